@@ -1,0 +1,81 @@
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { monotonicFactory } from 'ulid';
+import type { Config } from '../config';
+import type { JobQueue } from '../temporal/job-queue';
+import { registerErrorHandler } from './errors';
+import type { QueueMetrics } from './metrics';
+import { adminRoutes } from './routes/admin';
+import { queueRoutes } from './routes/queue';
+import type { RateLimiter, TokenStore } from './tokens';
+import { version } from '../../package.json';
+
+/** What every route needs; built once per process and shared by both servers. */
+export interface FerryServices {
+  config: Config;
+  jobs: JobQueue;
+  tokens: TokenStore;
+  limiter: RateLimiter;
+  metrics: QueueMetrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ferry: FerryServices;
+  }
+}
+
+const newRequestId = monotonicFactory();
+
+/** The parts both servers share: services, request ids, zod validation, one error handler. */
+function baseApp(services: FerryServices, logger: boolean | object): FastifyInstance {
+  const app = Fastify({
+    logger: logger ? { level: services.config.FERRY_LOG_LEVEL } : false,
+    genReqId: () => newRequestId(),
+    // Long polls may last as long as lmstfy allows; Node's default would cut them at 5 minutes.
+    requestTimeout: 0,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  void app.register(
+    fastifyPlugin(async (instance) => {
+      instance.decorate('ferry', services);
+    }),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-ID', request.id);
+  });
+  registerErrorHandler(app);
+  return app;
+}
+
+/** The lmstfy queue API (port 7777 by default). */
+export async function buildQueueApp(services: FerryServices, logger: boolean | object = true): Promise<FastifyInstance> {
+  const app = baseApp(services, logger);
+  // Job bodies are opaque bytes whatever their content type, so every body arrives as a Buffer.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(swagger, {
+    openapi: { info: { title: 'Ferry queue API (lmstfy-compatible)', version } },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(queueRoutes);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.setNotFoundHandler(async (_request, reply) => reply.status(404).send({ error: 'api not found' }));
+  return app;
+}
+
+/** The admin API (port 7778 by default). */
+export async function buildAdminApp(services: FerryServices, logger: boolean | object = true): Promise<FastifyInstance> {
+  const app = baseApp(services, logger);
+  // lmstfy reads token descriptions from the query or from a form.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  await app.register(adminRoutes);
+  app.setNotFoundHandler(async (_request, reply) => reply.status(404).send({ error: 'api not found' }));
+  return app;
+}

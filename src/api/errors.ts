@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isGrpcServiceError } from '@temporalio/client';
+
+/**
+ * An error with a status and the exact JSON body lmstfy clients expect. Every 4xx Ferry sends is one
+ * of these; anything else becomes a 500 (or a 503 when Temporal cannot be reached) without details.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(typeof body.error === 'string' ? body.error : typeof body.msg === 'string' ? body.msg : `HTTP ${statusCode}`);
+  }
+}
+
+export const badRequest = (error: string) => new ApiError(400, { error });
+export const unauthorized = (error: string) => new ApiError(401, { error });
+export const notFound = (error: string) => new ApiError(404, { error });
+export const conflict = (error: string) => new ApiError(409, { error });
+export const payloadTooLarge = (error: string) => new ApiError(413, { error });
+/** lmstfy answers an empty consume with `msg`, not `error`; its clients read it that way. */
+export const noJobAvailable = () => new ApiError(404, { msg: 'no job available' });
+export const tooManyRequests = (msg: string) => new ApiError(429, { msg });
+
+/** gRPC codes that mean Temporal is down or overloaded, not that the request was wrong. */
+const UNAVAILABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
+
+function isTemporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isGrpcServiceError(e) && UNAVAILABLE_CODES.has(e.code)) return true;
+  }
+  return false;
+}
+
+/** The one place where errors become HTTP answers. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      return reply.status(400).send({ error: err.validation[0]?.message ?? 'invalid request' });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'body too large' });
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ error: err.message });
+    }
+    if (isTemporalUnavailable(err)) {
+      request.log.warn({ err }, 'Temporal unavailable');
+      return reply.status(503).header('Retry-After', '1').send({ error: 'temporal unavailable, retry later' });
+    }
+    request.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: 'internal error' });
+  });
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+const seconds = z.coerce.number().int().min(0).max(2 ** 32 - 1);
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** Every setting Ferry reads, from the environment, validated once at start-up. */
+export const configSchema = z.object({
+  /** An existing Temporal frontend; unset means `npm start` runs an embedded dev server. */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  FERRY_TASK_QUEUE: z.string().min(1).default('ferry'),
+  FERRY_DATA_DIR: z.string().min(1).default('./.ferry'),
+  FERRY_HOST: z.string().min(1).default('127.0.0.1'),
+  FERRY_API_PORT: port.default(7777),
+  FERRY_ADMIN_PORT: port.default(7778),
+  FERRY_TEMPORAL_PORT: port.default(7233),
+  FERRY_UI_PORT: port.default(8233),
+  /** `user:password` pairs separated by commas; when set, the admin API asks for HTTP basic auth. */
+  FERRY_ADMIN_ACCOUNTS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const accounts: Record<string, string> = {};
+      for (const pair of s.split(',').filter(Boolean)) {
+        const at = pair.indexOf(':');
+        if (at <= 0) {
+          ctx.addIssue({ code: 'custom', message: `expected user:password, got "${pair}"` });
+          return z.NEVER;
+        }
+        accounts[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      return accounts;
+    }),
+  FERRY_DEFAULT_DELAY: seconds.default(0),
+  FERRY_DEFAULT_TTL: seconds.default(86400),
+  FERRY_DEFAULT_TRIES: z.coerce.number().int().min(1).max(65535).default(1),
+  FERRY_DEFAULT_TTR: seconds.default(120),
+  FERRY_DEFAULT_TIMEOUT: seconds.default(0),
+  /** A job body must be smaller than 64 KiB (SPEC A); a bulk element too. */
+  FERRY_MAX_JOB_BYTES: z.coerce.number().int().min(1).max(4 * 1024 * 1024).default(64 * 1024 - 1),
+  /** How often each API process re-reads the token registry: a deleted token stops working by then. */
+  FERRY_TOKEN_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the configuration; throws a ConfigError naming every invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+}

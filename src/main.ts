@@ -1,0 +1,68 @@
+import type { Config } from './config';
+import { loadConfig } from './config';
+import { startApi } from './api/server';
+import { connectClient, connectWorker } from './temporal/connect';
+import type { DevServer } from './temporal/dev-server';
+import { startDevServer } from './temporal/dev-server';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+import { createFerryWorker } from './workers/worker';
+import { exitOnStartupError, onShutdownSignal } from './process';
+
+/**
+ * `npm start`: everything in one process tree. Without TEMPORAL_ADDRESS it first starts an embedded
+ * Temporal dev server persisting under FERRY_DATA_DIR.
+ */
+async function main(config: Config): Promise<void> {
+  let devServer: DevServer | undefined;
+  let address = config.TEMPORAL_ADDRESS;
+  if (!address) {
+    console.log(`starting the embedded Temporal dev server (data in ${config.FERRY_DATA_DIR})…`);
+    devServer = await startDevServer({
+      dataDir: config.FERRY_DATA_DIR,
+      host: config.FERRY_HOST,
+      port: config.FERRY_TEMPORAL_PORT,
+      uiPort: config.FERRY_UI_PORT,
+      namespace: config.TEMPORAL_NAMESPACE,
+    });
+    address = devServer.address;
+  }
+  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
+  await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
+  const workerConnection = await connectWorker(address);
+  const worker = await createFerryWorker({
+    connection: workerConnection,
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.FERRY_TASK_QUEUE,
+  });
+  const workerDone = worker.run();
+  const api = await startApi(config, client);
+
+  console.log(`
+Ferry is running.
+  queue API  ${api.queueUrl}/api/:namespace/:queue
+  admin API  ${api.adminUrl}
+  Temporal   ${address}${devServer ? `\n  Web UI     ${devServer.uiUrl}` : ''}
+
+Create a first token:
+  curl -X POST '${api.adminUrl}/token/demo?description=first'
+`);
+
+  onShutdownSignal(async () => {
+    console.log('stopping: no new requests, finishing in-flight work…');
+    await api.close();
+    worker.shutdown();
+    await workerDone;
+    await workerConnection.close();
+    await clientConnection.close();
+    await devServer?.stop();
+  });
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  exitOnStartupError(err);
+}
+main(config).catch(exitOnStartupError);

@@ -1,0 +1,74 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { devServerSearchAttributeArgs } from './search-attributes';
+import { temporalTools } from './tools';
+
+export interface DevServerOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `temporal server start-dev` as a child process with Ferry's search attributes, persisting
+ * to SQLite under the data folder, and waits until its frontend answers.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const cli = temporalTools().temporal ?? 'temporal';
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--ip', options.host,
+    '--port', String(options.port),
+    '--ui-port', String(options.uiPort),
+    '--namespace', options.namespace,
+    '--db-filename', join(dataDir, 'temporal.sqlite'),
+    '--log-level', 'warn',
+    ...devServerSearchAttributeArgs(),
+  ];
+  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
+  child.once('error', () => undefined);
+  const address = `${options.host}:${options.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`temporal dev server (${cli}) exited with ${child.exitCode ?? child.signalCode}; is port ${options.port} free?`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`temporal dev server did not answer on ${address} within 60 s`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    address,
+    uiUrl: `http://${options.host}:${options.uiPort}`,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

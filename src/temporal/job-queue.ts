@@ -1,0 +1,365 @@
+import { createHash } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { monotonicFactory } from 'ulid';
+import type { DeadLetterStats } from '../workflows/deadletter.messages';
+import { deadLetterStatsQuery, deleteDeadUpdate, respawnDeadUpdate } from '../workflows/deadletter.messages';
+import {
+  deadLetterWorkflowId,
+  FerryNamespace,
+  FerryQueue,
+  FerryState,
+  FerryStateSince,
+  jobWorkflowId,
+  queueWorkflowId,
+} from '../workflows/ids';
+import type { JobWorkflow } from '../workflows/job';
+import type { JobSpec, JobView } from '../workflows/job.messages';
+import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery } from '../workflows/job.messages';
+import type { IndexEntry, Lease } from '../workflows/ordered-index';
+import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
+import { QUEUE_EMPTY } from '../workflows/queue';
+import { signalIndexWithStart } from './indexes';
+import { LeaseBatcher } from './lease-batcher';
+import { ReadyWatcher } from './ready-watcher';
+
+export interface PublishRequest {
+  namespace: string;
+  queue: string;
+  /** One body per job; a bulk publish passes several. */
+  bodies: Buffer[];
+  delay: number;
+  ttl: number;
+  tries: number;
+  attributes?: Record<string, string>;
+  /** Makes the publish idempotent: the same key in the same queue yields the same job ids. */
+  idempotencyKey?: string;
+}
+
+export interface PublishResult {
+  jobIds: string[];
+  /** True when the idempotency key had been used already and nothing new was created. */
+  replayed: boolean;
+}
+
+export interface ConsumeRequest {
+  namespace: string;
+  /** In priority order. */
+  queues: string[];
+  ttr: number;
+  /** Seconds to wait for a job; 0 answers at once. */
+  timeout: number;
+  count: number;
+  freezeTries: boolean;
+  /** Aborts a long poll, e.g. when the HTTP client goes away. */
+  signal?: AbortSignal;
+}
+
+/** How long a consumer may take between leasing a job and moving it to working. */
+const LEASE_MS = 15_000;
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID-shaped id derived from an idempotency key, so a retried publish names the same job. */
+function idempotentJobId(namespace: string, queue: string, key: string, index: number): string {
+  const digest = createHash('sha256').update(`${namespace}/${queue}/${key}`).digest();
+  let id = '';
+  for (let i = 0; i < 22; i++) id += CROCKFORD[digest[i]! % 32];
+  // The suffix keeps the jobs of one bulk publish in order when they share a timestamp.
+  for (let shift = 15; shift >= 0; shift -= 5) id += CROCKFORD[(index >> shift) & 31];
+  return id;
+}
+
+const isFailureOfType = (err: unknown, type: string): boolean =>
+  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === type;
+
+/**
+ * The lmstfy queue operations, on Temporal. Stateless apart from per-queue batchers and watchers,
+ * which only merge concurrent calls; any number of API processes can run side by side.
+ */
+export class JobQueue {
+  private readonly newJobId = monotonicFactory();
+  private readonly batchers = new Map<string, LeaseBatcher<Lease>>();
+  private readonly watchers = new Map<string, ReadyWatcher>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly onBackgroundError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  /** Starts one job workflow per body; answers once every job is durable and, without delay, ready. */
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    const { namespace, queue, bodies, delay, ttl, tries, attributes, idempotencyKey } = request;
+    const publishedAt = Date.now();
+    let replayed = false;
+    const jobIds = await Promise.all(
+      bodies.map(async (body, i) => {
+        const jobId =
+          idempotencyKey === undefined ? this.newJobId(publishedAt) : idempotentJobId(namespace, queue, idempotencyKey, i);
+        const spec: JobSpec = {
+          namespace,
+          queue,
+          jobId,
+          data: body.toString('base64'),
+          ttl,
+          tries,
+          delay,
+          attributes,
+          publishedAt,
+          indexedByPublisher: delay === 0,
+        };
+        try {
+          await this.client.workflow.start<typeof JobWorkflow>('JobWorkflow', {
+            workflowId: jobWorkflowId(namespace, queue, jobId),
+            taskQueue: this.taskQueue,
+            args: [spec],
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            typedSearchAttributes: [
+              { key: FerryNamespace, value: namespace },
+              { key: FerryQueue, value: queue },
+              { key: FerryState, value: delay > 0 ? 'delayed' : 'ready' },
+              { key: FerryStateSince, value: publishedAt },
+            ],
+          });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError) || idempotencyKey === undefined) throw err;
+          // A retry of a publish that may have stopped between starting the job and indexing it:
+          // index it again; the queue ignores entries it already holds and drops stale ones on lease.
+          replayed = true;
+        }
+        if (delay === 0) await this.signalQueue(namespace, queue, { jobId, epoch: 0, since: publishedAt });
+        return jobId;
+      }),
+    );
+    return { jobIds, replayed };
+  }
+
+  /**
+   * Leases and moves to working up to `count` jobs, trying the queues in order; waits up to
+   * `timeout` seconds for one. Returns no job when none became ready in time.
+   */
+  async consume(request: ConsumeRequest): Promise<JobView[]> {
+    const until = Date.now() + request.timeout * 1000;
+    for (;;) {
+      for (const queue of request.queues) {
+        const jobs = await this.takeReady(request.namespace, queue, request);
+        if (jobs.length > 0) return jobs;
+      }
+      if (Date.now() >= until || request.signal?.aborted) return [];
+      await this.waitForAny(request.namespace, request.queues, until, request.signal);
+    }
+  }
+
+  /** Deletes (acks) a job in whatever state it is; unknown ids are fine. */
+  async delete(namespace: string, queue: string, jobId: string): Promise<void> {
+    try {
+      await this.job(namespace, queue, jobId).signal(deleteSignal);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+
+  /** A job as it is now, or undefined once it is acked, expired or never existed. */
+  async peekJob(namespace: string, queue: string, jobId: string): Promise<JobView | undefined> {
+    try {
+      const view = await this.job(namespace, queue, jobId).query(jobViewQuery);
+      return ['acked', 'expired', 'destroyed'].includes(view.state) ? undefined : view;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The job at the head of the ready list, without consuming it. */
+  async peekQueue(namespace: string, queue: string): Promise<JobView | undefined> {
+    const stats = await this.stats(namespace, queue, 8);
+    for (const jobId of stats.head) {
+      const view = await this.peekJob(namespace, queue, jobId);
+      if (view?.state === 'ready') return view;
+    }
+    return undefined;
+  }
+
+  async size(namespace: string, queue: string): Promise<number> {
+    return (await this.stats(namespace, queue, 0)).size;
+  }
+
+  /** Drops the ready jobs; delayed and working jobs stay. Answers how many were dropped. */
+  async destroy(namespace: string, queue: string): Promise<number> {
+    let dropped: IndexEntry[];
+    try {
+      dropped = await this.client.workflow.getHandle(queueWorkflowId(namespace, queue)).executeUpdate(destroyUpdate);
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+    await mapLimited(dropped, 32, (e) => this.job(namespace, queue, e.jobId).signal(destroySignal).catch(ignoreNotFound));
+    return dropped.length;
+  }
+
+  async deadLetter(namespace: string, queue: string): Promise<DeadLetterStats> {
+    try {
+      return await this.client.workflow
+        .getHandle(deadLetterWorkflowId(namespace, queue))
+        .query(deadLetterStatsQuery, { head: 1 });
+    } catch (err) {
+      if (isNotFound(err)) return { size: 0, head: [] };
+      throw err;
+    }
+  }
+
+  /** Respawns up to `limit` of the oldest dead jobs with a new ttl; answers how many. */
+  async respawn(namespace: string, queue: string, limit: number, ttl: number): Promise<number> {
+    return this.onDeadLetter(namespace, queue, (h) => h.executeUpdate(respawnDeadUpdate, { args: [{ limit, ttl }] }));
+  }
+
+  /** Deletes up to `limit` of the oldest dead jobs; answers how many. */
+  async deleteDead(namespace: string, queue: string, limit: number): Promise<number> {
+    return this.onDeadLetter(namespace, queue, (h) => h.executeUpdate(deleteDeadUpdate, { args: [{ limit }] }));
+  }
+
+  /** Every queue that was ever used, by namespace, as lmstfy's /info lists them. */
+  async listQueues(): Promise<Record<string, string[]>> {
+    const info: Record<string, string[]> = {};
+    const query = `WorkflowType = 'QueueWorkflow' AND ExecutionStatus = 'Running'`;
+    for await (const { workflowId } of this.client.workflow.list({ query })) {
+      const [, namespace, queue] = workflowId.split('/');
+      if (namespace && queue) (info[namespace] ??= []).push(queue);
+    }
+    for (const queues of Object.values(info)) queues.sort();
+    return info;
+  }
+
+  /** Fails when Temporal cannot be reached. */
+  async ping(): Promise<void> {
+    await this.client.workflowService.getSystemInfo({});
+  }
+
+  private async onDeadLetter(
+    namespace: string,
+    queue: string,
+    call: (handle: WorkflowHandle) => Promise<number>,
+  ): Promise<number> {
+    try {
+      return await call(this.client.workflow.getHandle(deadLetterWorkflowId(namespace, queue)));
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+
+  private async stats(namespace: string, queue: string, head: number) {
+    try {
+      return await this.client.workflow.getHandle(queueWorkflowId(namespace, queue)).query(statsQuery, { head });
+    } catch (err) {
+      if (isNotFound(err)) return { size: 0, leased: 0, head: [] };
+      throw err;
+    }
+  }
+
+  private job(namespace: string, queue: string, jobId: string): WorkflowHandle<typeof JobWorkflow> {
+    return this.client.workflow.getHandle(jobWorkflowId(namespace, queue, jobId));
+  }
+
+  private signalQueue(namespace: string, queue: string, entry: IndexEntry): Promise<void> {
+    return signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'ready', entry);
+  }
+
+  /** Leases from one queue and moves the leased jobs to working, replacing leases that went stale. */
+  private async takeReady(namespace: string, queue: string, request: ConsumeRequest): Promise<JobView[]> {
+    const taken: JobView[] = [];
+    for (;;) {
+      const leases = await this.batcher(namespace, queue).take(request.count - taken.length);
+      if (leases.length === 0) return taken;
+      const results = await Promise.all(
+        leases.map((lease) =>
+          this.job(namespace, queue, lease.jobId)
+            .executeUpdate(consumeUpdate, { args: [{ ttr: request.ttr, freezeTries: request.freezeTries }] })
+            .catch((err: unknown) => {
+              // Rejected: the job left ready since it was indexed (acked, expired, consumed elsewhere).
+              if (err instanceof WorkflowUpdateFailedError || isNotFound(err)) return undefined;
+              throw err;
+            }),
+        ),
+      );
+      const stale = leases.filter((_, i) => results[i] === undefined).map((l) => l.jobId);
+      for (const view of results) if (view) taken.push(view);
+      if (stale.length === 0) return taken;
+      await this.client.workflow
+        .getHandle(queueWorkflowId(namespace, queue))
+        .signal(forgetSignal, { jobIds: stale })
+        .catch(ignoreNotFound);
+      if (taken.length >= request.count) return taken;
+    }
+  }
+
+  private batcher(namespace: string, queue: string): LeaseBatcher<Lease> {
+    const key = `${namespace}/${queue}`;
+    let batcher = this.batchers.get(key);
+    if (!batcher) {
+      const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
+      batcher = new LeaseBatcher(async (count) => {
+        try {
+          return await handle.executeUpdate(leaseUpdate, { args: [{ count, leaseMs: LEASE_MS }] });
+        } catch (err) {
+          if (isFailureOfType(err, QUEUE_EMPTY) || isNotFound(err)) return [];
+          throw err;
+        }
+      });
+      this.batchers.set(key, batcher);
+    }
+    return batcher;
+  }
+
+  private waitForAny(namespace: string, queues: string[], until: number, signal?: AbortSignal): Promise<void> {
+    const done = new AbortController();
+    const onAbort = () => done.abort();
+    signal?.addEventListener('abort', onAbort);
+    const waits = queues.map((queue) => this.watcher(namespace, queue).wait(until, done.signal));
+    return Promise.race(waits).finally(() => {
+      signal?.removeEventListener('abort', onAbort);
+      done.abort();
+    });
+  }
+
+  private watcher(namespace: string, queue: string): ReadyWatcher {
+    const key = `${namespace}/${queue}`;
+    let watcher = this.watchers.get(key);
+    if (!watcher) {
+      const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
+      watcher = new ReadyWatcher(async (timeoutMs) => {
+        try {
+          return await handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs }] });
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          // Consumers may wait on a queue nobody has published to yet: create it, then wait.
+          await signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'forget', {
+            jobIds: [],
+          });
+          return handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs }] });
+        }
+      }, this.onBackgroundError);
+      this.watchers.set(key, watcher);
+    }
+    return watcher;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err instanceof Error && err.cause instanceof WorkflowNotFoundError);
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

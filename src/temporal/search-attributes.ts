@@ -1,0 +1,26 @@
+import type { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { FERRY_SEARCH_ATTRIBUTES } from '../workflows/ids';
+
+const { IndexedValueType } = temporal.api.enums.v1;
+const VALUE_TYPES = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: IndexedValueType.INDEXED_VALUE_TYPE_INT } as const;
+const CLI_TYPES = { KEYWORD: 'Keyword', INT: 'Int' } as const;
+
+type FerryAttributeType = keyof typeof VALUE_TYPES;
+const typeOf = (t: string): FerryAttributeType => t as FerryAttributeType;
+
+/** `temporal server start-dev` arguments that register Ferry's search attributes. */
+export function devServerSearchAttributeArgs(): string[] {
+  return FERRY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPES[typeOf(key.type)]}`]);
+}
+
+/** Registers Ferry's search attributes on an existing cluster; those already there are kept. */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = FERRY_SEARCH_ATTRIBUTES.filter((key) => !(key.name in customAttributes));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, VALUE_TYPES[typeOf(key.type)]])),
+  });
+}

@@ -1,0 +1,164 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { deadLetterWorkflowId, FerryState, FerryStateSince, queueWorkflowId } from './ids';
+import type { SignalDefinition } from '@temporalio/workflow';
+import type { ConsumeRequest, JobRef, JobSpec, JobState, JobView } from './job.messages';
+import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery, respawnSignal } from './job.messages';
+import type { IndexEntry } from './ordered-index';
+import { deadSignal, deadLeftSignal } from './deadletter.messages';
+import { leftSignal, readySignal } from './queue.messages';
+
+const { signalIndex } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+const TERMINAL: readonly JobState[] = ['acked', 'expired', 'destroyed'];
+
+/**
+ * One lmstfy job. Its timers carry delay, ttr and ttl; its state is the truth that the queue and
+ * dead-letter indexes only mirror. Returns the state it ended in.
+ */
+export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
+  const { namespace, queue, jobId } = spec;
+  const resume = spec.resume;
+  let state: JobState = resume?.state ?? (spec.delay > 0 ? 'delayed' : 'ready');
+  let epoch = resume?.epoch ?? 0;
+  let since = resume?.since ?? spec.publishedAt;
+  let tries = resume?.tries ?? spec.tries;
+  let expiresAt = resume ? resume.expiresAt ?? undefined : spec.ttl > 0 ? spec.publishedAt + spec.ttl * 1000 : undefined;
+  const readyAt = spec.publishedAt + spec.delay * 1000;
+  let workingUntil = resume?.workingUntil ?? 0;
+  const outbox: Promise<void>[] = [];
+
+  const queueIndex = queueWorkflowId(namespace, queue);
+  const deadIndex = deadLetterWorkflowId(namespace, queue);
+
+  /** Index signals are fire-and-forget for the handler; if the index is gone, an activity recreates it. */
+  const notify = <T extends IndexEntry | JobRef>(
+    index: 'queue' | 'deadletter',
+    signal: SignalDefinition<[T]>,
+    payload: T,
+  ): void => {
+    const workflowId = index === 'queue' ? queueIndex : deadIndex;
+    outbox.push(
+      getExternalWorkflowHandle(workflowId)
+        .signal(signal, payload)
+        .catch(() => signalIndex({ index, namespace, queue, signal: signal.name, payload })),
+    );
+  };
+
+  const enter = (next: JobState): void => {
+    state = next;
+    epoch++;
+    since = Date.now();
+    upsertSearchAttributes([
+      { key: FerryState, value: state },
+      { key: FerryStateSince, value: since },
+    ]);
+    if (state === 'ready') notify('queue', readySignal, { jobId, epoch, since });
+    if (state === 'dead') notify('deadletter', deadSignal, { jobId, epoch, since });
+  };
+
+  const leave = (): void => {
+    if (state === 'ready') notify('queue', leftSignal, { jobId, epoch });
+    if (state === 'dead') notify('deadletter', deadLeftSignal, { jobId, epoch });
+  };
+
+  const view = (): JobView => {
+    const now = Date.now();
+    return {
+      namespace,
+      queue,
+      jobId,
+      data: spec.data,
+      ttl: expiresAt === undefined ? 0 : Math.max(0, Math.ceil((expiresAt - now) / 1000)),
+      elapsedMs: now - spec.publishedAt,
+      remainTries: tries,
+      attributes: spec.attributes,
+      state,
+    };
+  };
+
+  setHandler(jobViewQuery, view);
+
+  if (!resume && state === 'ready' && !spec.indexedByPublisher) notify('queue', readySignal, { jobId, epoch, since });
+
+  setHandler(
+    consumeUpdate,
+    ({ ttr, freezeTries }) => {
+      if (!freezeTries) tries--;
+      leave();
+      enter('working');
+      workingUntil = Date.now() + ttr * 1000;
+      return view();
+    },
+    {
+      validator: (_request: ConsumeRequest) => {
+        if (state !== 'ready') throw new Error(`job is ${state}, not ready`);
+      },
+    },
+  );
+
+  setHandler(deleteSignal, () => {
+    if (TERMINAL.includes(state)) return;
+    leave();
+    enter('acked');
+  });
+
+  setHandler(destroySignal, () => {
+    // The queue dropped its ready entries itself, so there is nobody to tell.
+    if (state === 'ready') enter('destroyed');
+  });
+
+  setHandler(respawnSignal, ({ ttl }) => {
+    if (state !== 'dead') return;
+    tries = 1;
+    expiresAt = ttl > 0 ? Date.now() + ttl * 1000 : undefined;
+    enter('ready');
+  });
+
+  while (!TERMINAL.includes(state)) {
+    const now = Date.now();
+    if (expiresAt !== undefined && now >= expiresAt && state !== 'dead') {
+      leave();
+      enter('expired');
+      break;
+    }
+    if (state === 'delayed' && now >= readyAt) {
+      enter('ready');
+      continue;
+    }
+    if (state === 'working' && now >= workingUntil) {
+      // A dead job keeps no ttl: it waits in the dead letter until respawned or deleted.
+      if (tries <= 0) expiresAt = undefined;
+      enter(tries > 0 ? 'ready' : 'dead');
+      continue;
+    }
+    if (workflowInfo().continueAsNewSuggested && allHandlersFinished()) {
+      await Promise.all(outbox);
+      return continueAsNew<typeof JobWorkflow>({
+        ...spec,
+        resume: { state, epoch, since, tries, expiresAt: expiresAt ?? null, workingUntil },
+      });
+    }
+    const deadlines = [expiresAt, state === 'delayed' ? readyAt : undefined, state === 'working' ? workingUntil : undefined];
+    const next = Math.min(...deadlines.filter((d): d is number => d !== undefined));
+    const seenEpoch = epoch;
+    const changed = () => epoch !== seenEpoch || workflowInfo().continueAsNewSuggested;
+    if (Number.isFinite(next)) await condition(changed, Math.max(1, next - now));
+    else await condition(changed);
+  }
+  await Promise.all(outbox);
+  await condition(allHandlersFinished);
+  return state;
+}

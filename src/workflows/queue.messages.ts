@@ -1,0 +1,38 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { JobRef } from './job.messages';
+import type { IndexEntry, IndexSnapshot, Lease } from './ordered-index';
+
+export interface QueueRef {
+  namespace: string;
+  queue: string;
+}
+
+export interface QueueInput extends QueueRef {
+  snapshot?: IndexSnapshot;
+}
+
+export interface LeaseRequest {
+  count: number;
+  /** How long the caller may take to move the leased jobs to working before they return. */
+  leaseMs: number;
+}
+
+export interface QueueStats {
+  size: number;
+  leased: number;
+  head: string[];
+}
+
+/** A job entered ready; sent by the job workflow, or by the publisher for jobs without delay. */
+export const readySignal = defineSignal<[IndexEntry]>('ready');
+/** A job left ready (consumed, acked, expired) at the given epoch. */
+export const leftSignal = defineSignal<[JobRef]>('left');
+/** Leased entries whose jobs turned out not to be ready any more. */
+export const forgetSignal = defineSignal<[{ jobIds: string[] }]>('forget');
+/** Takes the oldest ready jobs; rejected when none is ready, so an empty poll writes no history. */
+export const leaseUpdate = defineUpdate<Lease[], [LeaseRequest]>('lease');
+/** Resolves true as soon as a job is ready, false after `timeoutMs`; one per waiting API process. */
+export const awaitReadyUpdate = defineUpdate<boolean, [{ timeoutMs: number }]>('awaitReady');
+/** Drops every ready entry and returns them so the caller can end their workflows. */
+export const destroyUpdate = defineUpdate<IndexEntry[], []>('destroy');
+export const statsQuery = defineQuery<QueueStats, [{ head: number }]>('stats');

@@ -1,0 +1,35 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export interface RateLimit {
+  read: number;
+  write: number;
+  /** Seconds. */
+  interval: number;
+}
+
+/** A token as Ferry keeps it: only a hash of the secret is stored. */
+export interface TokenRecord {
+  namespace: string;
+  /** The token's public id: its first characters, shown in listings instead of the secret. */
+  id: string;
+  /** SHA-256 of the full token, hex. */
+  hash: string;
+  description: string;
+  createdAt: number;
+  limit?: RateLimit;
+}
+
+export interface TokenTable {
+  /** Grows on every change; API processes use it to see whether their copy is current. */
+  version: number;
+  tokens: TokenRecord[];
+}
+
+export const addTokenUpdate = defineUpdate<void, [TokenRecord]>('addToken');
+/** Answers whether the token existed. */
+export const removeTokenUpdate = defineUpdate<boolean, [{ namespace: string; hash: string }]>('removeToken');
+/** Sets or (with null) clears a token's rate limit; answers whether the token exists. */
+export const setLimitUpdate = defineUpdate<boolean, [{ namespace: string; hash: string; limit: RateLimit | null }]>(
+  'setLimit',
+);
+export const tokenTableQuery = defineQuery<TokenTable>('tokens');

@@ -1,0 +1,23 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
+import { temporalTools as tools } from '../../src/temporal/tools';
+
+/** The Java time-skipping test server; falls back to the SDK's download where internet exists. */
+export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const path = tools().testServer;
+  return TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+  );
+}
+
+/** A real `temporal server start-dev` with Ferry's search attributes, on loopback. */
+export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  const path = tools().temporal;
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1',
+      ...(path ? { executable: { type: 'existing-path', path } } : {}),
+      extraArgs: ['--headless', ...devServerSearchAttributeArgs()],
+    },
+  });
+}

@@ -1,0 +1,238 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { JobQueue } from '../../src/temporal/job-queue';
+import { jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
+import type { JobState, JobView } from '../../src/workflows/job.messages';
+import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
+import { eventually } from '../helpers/eventually';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+
+const taskQueue = 'job-workflow-test';
+const ns = 'test';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let jobs: JobQueue;
+let queueCounter = 0;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../src/workflows'),
+    activities: createActivities({ client: env.client, taskQueue }),
+  });
+  running = worker.run();
+  jobs = new JobQueue(env.client, taskQueue);
+});
+
+afterAll(async () => {
+  worker.shutdown();
+  await running;
+  await env.teardown();
+});
+
+/** Each test gets its own queue so their indexes never meet. */
+const freshQueue = () => `q${++queueCounter}`;
+
+async function publish(queue: string, options: { delay?: number; ttl?: number; tries?: number; body?: string } = {}) {
+  const { jobIds } = await jobs.publish({
+    namespace: ns,
+    queue,
+    bodies: [Buffer.from(options.body ?? 'hello')],
+    delay: options.delay ?? 0,
+    ttl: options.ttl ?? 0,
+    tries: options.tries ?? 1,
+  });
+  return jobIds[0]!;
+}
+
+const consume = (queues: string[], ttr = 30, options: { count?: number; freezeTries?: boolean } = {}) =>
+  jobs.consume({ namespace: ns, queues, ttr, timeout: 0, count: options.count ?? 1, freezeTries: options.freezeTries ?? false });
+
+const state = async (queue: string, jobId: string): Promise<JobState | undefined> =>
+  (await jobs.peekJob(ns, queue, jobId))?.state;
+
+const result = (queue: string, jobId: string) => env.client.workflow.getHandle(jobWorkflowId(ns, queue, jobId)).result();
+
+describe('JobWorkflow and its queue indexes (time-skipping)', () => {
+  test('a delayed job becomes ready when its delay has passed, not before', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, { delay: 30 });
+    expect(await state(queue, jobId)).toBe('delayed');
+    expect(await jobs.size(ns, queue)).toBe(0);
+    expect(await consume([queue])).toEqual([]);
+
+    await env.sleep('29s');
+    expect(await state(queue, jobId)).toBe('delayed');
+    await env.sleep('2s');
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(1));
+    expect(await state(queue, jobId)).toBe('ready');
+    expect((await jobs.peekQueue(ns, queue))?.jobId).toBe(jobId);
+  });
+
+  test('consume moves a ready job to working, spends a try, and ack ends the workflow', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, { tries: 3, ttl: 600, body: 'payload' });
+    const [job] = await consume([queue]);
+    expect(job).toMatchObject<Partial<JobView>>({
+      jobId,
+      queue,
+      namespace: ns,
+      data: Buffer.from('payload').toString('base64'),
+      remainTries: 2,
+      ttl: 600,
+      state: 'working',
+    });
+    expect(await jobs.size(ns, queue)).toBe(0);
+    await jobs.delete(ns, queue, jobId);
+    expect(await result(queue, jobId)).toBe('acked');
+    expect(await jobs.peekJob(ns, queue, jobId)).toBeUndefined();
+  });
+
+  test('ttr expiry returns the job to ready while tries are left, then moves it to the dead letter', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, { tries: 2, ttl: 3600 });
+    expect((await consume([queue], 10))[0]?.remainTries).toBe(1);
+
+    await env.sleep('9s');
+    expect(await state(queue, jobId)).toBe('working');
+    await env.sleep('2s');
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(1));
+    expect(await state(queue, jobId)).toBe('ready');
+
+    expect((await consume([queue], 10))[0]?.remainTries).toBe(0);
+    await env.sleep('11s');
+    await eventually(async () => expect(await jobs.deadLetter(ns, queue)).toEqual({ size: 1, head: [jobId] }));
+    const dead = await jobs.peekJob(ns, queue, jobId);
+    expect(dead).toMatchObject({ state: 'dead', ttl: 0, remainTries: 0 });
+    expect(await jobs.size(ns, queue)).toBe(0);
+
+    // A dead job has no ttl: an hour later it is still there.
+    await env.sleep('2h');
+    expect(await state(queue, jobId)).toBe('dead');
+  });
+
+  test('respawn makes the oldest dead job ready with one try and the new ttl', async () => {
+    const queue = freshQueue();
+    const first = await publish(queue, { ttl: 3600 });
+    const second = await publish(queue, { ttl: 3600 });
+    await consume([queue], 5);
+    await consume([queue], 5);
+    await env.sleep('6s');
+    await eventually(async () => expect((await jobs.deadLetter(ns, queue)).size).toBe(2));
+    expect((await jobs.deadLetter(ns, queue)).head).toEqual([first]);
+
+    expect(await jobs.respawn(ns, queue, 1, 100)).toBe(1);
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(1));
+    expect(await jobs.deadLetter(ns, queue)).toEqual({ size: 1, head: [second] });
+    expect(await jobs.peekJob(ns, queue, first)).toMatchObject({ state: 'ready', remainTries: 1, ttl: 100 });
+
+    await env.sleep('101s');
+    expect(await result(queue, first)).toBe('expired');
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(0));
+
+    expect(await jobs.deleteDead(ns, queue, 5)).toBe(1);
+    expect(await result(queue, second)).toBe('acked');
+    expect((await jobs.deadLetter(ns, queue)).size).toBe(0);
+  });
+
+  test('a ready job whose ttl runs out disappears from its queue', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, { ttl: 30 });
+    expect(await jobs.size(ns, queue)).toBe(1);
+    await env.sleep('31s');
+    expect(await result(queue, jobId)).toBe('expired');
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(0));
+  });
+
+  test('ttl counts from publish, through the delay', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, { delay: 10, ttl: 25 });
+    await env.sleep('11s');
+    await eventually(async () => expect(await jobs.peekJob(ns, queue, jobId)).toMatchObject({ state: 'ready', ttl: 14 }));
+  });
+
+  test('freeze_tries consumes without spending a try', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, { tries: 1 });
+    expect((await consume([queue], 5, { freezeTries: true }))[0]?.remainTries).toBe(1);
+    await env.sleep('6s');
+    await eventually(async () => expect(await state(queue, jobId)).toBe('ready'));
+    expect((await jobs.deadLetter(ns, queue)).size).toBe(0);
+  });
+
+  test('deleting a ready job removes it from the queue', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue);
+    await jobs.delete(ns, queue, jobId);
+    expect(await result(queue, jobId)).toBe('acked');
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(0));
+    expect(await consume([queue])).toEqual([]);
+  });
+
+  test('one consumer sees jobs in the order they became ready', async () => {
+    const queue = freshQueue();
+    const delayed = await publish(queue, { delay: 5 });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await publish(queue, { body: `job ${i}` }));
+    const { jobIds: bulk } = await jobs.publish({
+      namespace: ns,
+      queue,
+      bodies: ['a', 'b', 'c'].map((s) => Buffer.from(s)),
+      delay: 0,
+      ttl: 0,
+      tries: 1,
+    });
+    await env.sleep('6s');
+    await eventually(async () => expect(await jobs.size(ns, queue)).toBe(9));
+    const seen = [];
+    for (let i = 0; i < 9; i++) seen.push((await consume([queue]))[0]?.jobId);
+    expect(seen).toEqual([...ids, ...bulk, delayed]);
+  });
+
+  test('count > 1 takes several jobs at once, oldest first', async () => {
+    const queue = freshQueue();
+    const ids = [await publish(queue), await publish(queue), await publish(queue)];
+    const taken = await consume([queue], 30, { count: 2 });
+    expect(taken.map((j) => j.jobId)).toEqual(ids.slice(0, 2));
+    expect((await consume([queue], 30, { count: 5 })).map((j) => j.jobId)).toEqual([ids[2]]);
+  });
+
+  test('several queues are tried in priority order', async () => {
+    const high = freshQueue();
+    const low = freshQueue();
+    const lowJob = await publish(low);
+    expect((await consume([high, low]))[0]?.jobId).toBe(lowJob);
+    const lowJob2 = await publish(low);
+    const highJob = await publish(high);
+    expect((await consume([high, low]))[0]?.jobId).toBe(highJob);
+    expect((await consume([high, low]))[0]?.jobId).toBe(lowJob2);
+  });
+
+  test('a lease not followed by a consume returns the job to its place', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue);
+    const handle = env.client.workflow.getHandle(queueWorkflowId(ns, queue));
+    const leased = await handle.executeUpdate(leaseUpdate, { args: [{ count: 1, leaseMs: 10_000 }] });
+    expect(leased.map((l) => l.jobId)).toEqual([jobId]);
+    expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 0, leased: 1, head: [] });
+    await env.sleep('11s');
+    await eventually(async () => expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, head: [jobId] }));
+  });
+
+  test('destroy drops ready jobs; delayed and working ones stay', async () => {
+    const queue = freshQueue();
+    const working = await publish(queue);
+    await consume([queue]);
+    const ready = [await publish(queue), await publish(queue)];
+    const delayed = await publish(queue, { delay: 60 });
+    expect(await jobs.destroy(ns, queue)).toBe(2);
+    for (const jobId of ready) expect(await result(queue, jobId)).toBe('destroyed');
+    expect(await jobs.size(ns, queue)).toBe(0);
+    expect(await state(queue, delayed)).toBe('delayed');
+    expect(await state(queue, working)).toBe('working');
+  });
+});
