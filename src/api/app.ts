@@ -35,6 +35,8 @@ function baseApp(services: FerryServices, logger: boolean | object): FastifyInst
   const app = Fastify({
     logger: logger ? { level: services.config.FERRY_LOG_LEVEL } : false,
     genReqId: () => newRequestId(),
+    // Names may be 255 characters and consume takes a list of them; Fastify's default stops at 100.
+    routerOptions: { maxParamLength: 64 * 1024 },
     // Long polls may last as long as lmstfy allows; Node's default would cut them at 5 minutes.
     requestTimeout: 0,
   });
