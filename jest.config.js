@@ -5,5 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   maxWorkers: 1,
+  setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 60_000,
 };

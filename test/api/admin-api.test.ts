@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startApi } from '../../src/api/server';
+import { loadConfig } from '../../src/config';
+import { temporalTools } from '../../src/temporal/tools';
+import { deadLetterWorkflowId } from '../../src/workflows/ids';
+import { eventually } from '../helpers/eventually';
+import type { FerryUnderTest } from '../helpers/ferry';
+import { startFerry } from '../helpers/ferry';
+
+let ferry: FerryUnderTest;
+
+beforeAll(async () => {
+  ferry = await startFerry();
+}, 120_000);
+
+afterAll(async () => {
+  await ferry?.stop();
+});
+
+const json = async (res: Response) => ({ status: res.status, body: (await res.json()) as unknown });
+const post = { method: 'POST' };
+
+describe('tokens', () => {
+  test('create, list and delete; listings show an id, never the secret', async () => {
+    const created = await ferry.admin('/token/tok1?description=worker', post);
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    expect(token.length).toBeGreaterThanOrEqual(20);
+    const listed = (await (await ferry.admin('/token/tok1')).json()) as { tokens: Record<string, string> };
+    expect(Object.values(listed.tokens)).toEqual(['worker']);
+    expect(Object.keys(listed.tokens)[0]).not.toContain(token.slice(0, 8));
+    expect((await ferry.queue(`/api/tok1/q?token=${token}`)).status).toBe(404);
+
+    expect((await ferry.admin(`/token/tok1/${token}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await json(await ferry.queue(`/api/tok1/q?token=${token}`))).toEqual({ status: 401, body: { error: 'invalid token' } });
+    expect((await (await ferry.admin('/token/tok1')).json()) as unknown).toEqual({ tokens: {} });
+  });
+
+  test('a token can be brought by the caller, from the query or a form, and must be long enough', async () => {
+    const mine = 'my-own-token-of-24-chars';
+    const form = await ferry.admin('/token/tok2', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `description=formed&token=${mine}`,
+    });
+    expect(await json(form)).toEqual({ status: 201, body: { token: mine } });
+    expect((await ferry.queue(`/api/tok2/q`, { headers: { 'X-Token': mine } })).status).toBe(404);
+    expect(await json(await ferry.admin(`/token/tok2?description=again&token=${mine}`, post))).toEqual({
+      status: 400,
+      body: { error: 'the token has already existed' },
+    });
+    expect(await json(await ferry.admin('/token/tok2?description=x&token=short', post))).toEqual({
+      status: 400,
+      body: { error: 'the user token was too short' },
+    });
+    expect(await json(await ferry.admin('/token/tok2', post))).toEqual({ status: 400, body: { error: 'invalid description' } });
+    expect(await json(await ferry.admin('/token/bad.ns?description=x', post))).toEqual({
+      status: 400,
+      body: { error: 'namespace name contains forbidden characters' },
+    });
+    expect(await json(await ferry.admin('/token/tok2?description=x&pool=other', post))).toEqual({
+      status: 400,
+      body: { error: 'the pool was not exists' },
+    });
+  });
+
+  test('a deleted token is refused within 5 s by every API process', async () => {
+    // A second API process on the same Temporal, with the default refresh period.
+    const other = await startApi(
+      loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: ferry.config.FERRY_TASK_QUEUE }),
+      ferry.env.client,
+      false,
+    );
+    try {
+      const token = await ferry.token('tok3');
+      await eventually(async () => expect((await fetch(`${other.queueUrl}/api/tok3/q?token=${token}`)).status).toBe(404));
+      const deletedAt = Date.now();
+      await ferry.admin(`/token/tok3/${token}`, { method: 'DELETE' });
+      await eventually(
+        async () => expect((await fetch(`${other.queueUrl}/api/tok3/q?token=${token}`)).status).toBe(401),
+        5000,
+        50,
+      );
+      expect(Date.now() - deletedAt).toBeLessThan(5000);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('rate limits', () => {
+  test('limits are set, read, changed and removed; over the limit is 429', async () => {
+    const token = await ferry.token('lim');
+    const path = `/token/lim/${token}/limit`;
+    expect((await ferry.admin(path)).status).toBe(404);
+    const limit = { read: 1, write: 2, interval: 60 };
+    const created = await ferry.admin(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(limit) });
+    expect(await json(created)).toEqual({ status: 201, body: { limiter: limit } });
+    expect(await json(await ferry.admin(path))).toEqual({ status: 200, body: limit });
+    const again = await ferry.admin(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(limit) });
+    expect(again.status).toBe(409);
+    const zero = await ferry.admin(path, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...limit, interval: 0 }) });
+    expect(await json(zero)).toEqual({ status: 400, body: { error: 'interval should be > 0' } });
+
+    const publish = () => ferry.queue('/api/lim/q', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
+    expect((await publish()).status).toBe(201);
+    expect((await publish()).status).toBe(201);
+    const limited = await publish();
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { msg: string }).msg).toMatch(/produce reach the limit rate, please retry later$/);
+    // Reads have their own budget, and a consume that finds nothing is not charged.
+    for (let i = 0; i < 3; i++) expect((await ferry.queue(`/api/lim/empty?token=${token}`)).status).toBe(404);
+    expect((await ferry.queue(`/api/lim/q?token=${token}`)).status).toBe(200);
+    const readLimited = await ferry.queue(`/api/lim/q?token=${token}`);
+    expect(readLimited.status).toBe(429);
+    expect(((await readLimited.json()) as { msg: string }).msg).toMatch(/consume reach the limit rate/);
+
+    const limits = (await (await ferry.admin('/limits')).json()) as { namespace: string; limiter: unknown }[];
+    expect(limits.filter((l) => l.namespace === 'lim')).toEqual([{ namespace: 'lim', token: expect.any(String) as string, limiter: limit }]);
+    expect(await json(await ferry.admin(path, { method: 'DELETE' }))).toEqual({ status: 200, body: { msg: 'success' } });
+    expect((await publish()).status).toBe(201);
+  });
+});
+
+describe('info, version, pools, metrics, health', () => {
+  test('report what lmstfy reports', async () => {
+    const token = await ferry.token('infons');
+    await ferry.queue('/api/infons/alpha', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
+    await ferry.queue('/api/infons/beta', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
+    await eventually(async () => expect(((await (await ferry.admin('/info')).json()) as Record<string, string[]>).infons).toEqual(['alpha', 'beta']));
+    expect(await json(await ferry.admin('/pools'))).toEqual({ status: 200, body: ['default'] });
+    expect((await json(await ferry.admin('/version'))).body).toMatchObject({ version: expect.any(String) as string });
+    const metrics = await (await ferry.admin('/metrics')).text();
+    expect(metrics).toMatch(/ferry_jobs_published_total\{namespace="infons",queue="alpha"\} 1/);
+    expect(await json(await ferry.admin('/health'))).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await json(await ferry.admin('/ready'))).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+});
+
+describe('Temporal CLI', () => {
+  test('`temporal workflow signal --name respawn` brings a dead job back', async () => {
+    const token = await ferry.token('cli');
+    const headers = { 'X-Token': token };
+    const res = await ferry.queue('/api/cli/jobs', { method: 'PUT', body: 'x', headers });
+    const { job_id } = (await res.json()) as { job_id: string };
+    await ferry.queue('/api/cli/jobs?ttr=1', { headers });
+    await eventually(async () => expect(((await (await ferry.queue('/api/cli/jobs/deadletter', { headers })).json()) as { deadletter_size: number }).deadletter_size).toBe(1));
+
+    const cli = temporalTools().temporal ?? 'temporal';
+    await promisify(execFile)(cli, [
+      'workflow', 'signal',
+      '--address', ferry.env.connection.options.address,
+      '--workflow-id', deadLetterWorkflowId('cli', 'jobs'),
+      '--name', 'respawn',
+      '--input', '{"limit":1,"ttl":600}',
+    ]);
+    await eventually(async () => {
+      const job = await ferry.queue('/api/cli/jobs', { headers });
+      expect(job.status).toBe(200);
+      expect((await job.json()) as unknown).toMatchObject({ job_id, remain_tries: 0 });
+    });
+  });
+});
