@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -31,9 +31,9 @@ declare module 'fastify' {
 const newRequestId = monotonicFactory();
 
 /** The parts both servers share: services, request ids, zod validation, one error handler. */
-function baseApp(services: FerryServices, logger: boolean | object): FastifyInstance {
+function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
-    logger: logger ? { level: services.config.FERRY_LOG_LEVEL } : false,
+    loggerInstance: logger,
     genReqId: () => newRequestId(),
     // Names may be 255 characters and consume takes a list of them; Fastify's default stops at 100.
     routerOptions: { maxParamLength: 64 * 1024 },
@@ -55,7 +55,7 @@ function baseApp(services: FerryServices, logger: boolean | object): FastifyInst
 }
 
 /** The lmstfy queue API (port 7777 by default). */
-export async function buildQueueApp(services: FerryServices, logger: boolean | object = true): Promise<FastifyInstance> {
+export async function buildQueueApp(services: FerryServices, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = baseApp(services, logger);
   // Job bodies are opaque bytes whatever their content type, so every body arrives as a Buffer.
   app.removeAllContentTypeParsers();
@@ -71,7 +71,7 @@ export async function buildQueueApp(services: FerryServices, logger: boolean | o
 }
 
 /** The admin API (port 7778 by default). */
-export async function buildAdminApp(services: FerryServices, logger: boolean | object = true): Promise<FastifyInstance> {
+export async function buildAdminApp(services: FerryServices, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = baseApp(services, logger);
   // lmstfy reads token descriptions from the query or from a form.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import pino from 'pino';
 import type { Config } from '../config';
 import { JobQueue } from '../temporal/job-queue';
 import type { FerryServices } from './app';
@@ -15,18 +16,16 @@ export interface RunningApi {
 }
 
 /** Builds the services on a Temporal client and listens with both servers. */
-export async function startApi(config: Config, client: Client, logger: boolean | object = true): Promise<RunningApi> {
-  const metrics = new QueueMetrics();
-  let log: FastifyInstance['log'] | undefined;
-  const jobs = new JobQueue(client, config.FERRY_TASK_QUEUE, (err) => log?.warn({ err }, 'waiting for jobs failed'));
+export async function startApi(config: Config, client: Client, logger?: Logger): Promise<RunningApi> {
+  const log = logger ?? pino({ level: config.FERRY_LOG_LEVEL });
+  const jobs = new JobQueue(client, config.FERRY_TASK_QUEUE, (err) => log.warn({ err }, 'waiting for jobs failed'));
   const tokens = new TokenStore(client, config.FERRY_TASK_QUEUE, config.FERRY_TOKEN_REFRESH_MS, (err) =>
-    log?.warn({ err }, 'token refresh failed'),
+    log.warn({ err }, 'token refresh failed'),
   );
   await tokens.start();
-  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics };
-  const queueApp = await buildQueueApp(services, logger);
-  const adminApp = await buildAdminApp(services, logger);
-  log = queueApp.log;
+  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics: new QueueMetrics() };
+  const queueApp = await buildQueueApp(services, log);
+  const adminApp = await buildAdminApp(services, log);
   const queueUrl = await queueApp.listen({ host: config.FERRY_HOST, port: config.FERRY_API_PORT });
   const adminUrl = await adminApp.listen({ host: config.FERRY_HOST, port: config.FERRY_ADMIN_PORT });
   return {

@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startApi } from '../../src/api/server';
@@ -18,7 +19,7 @@ afterAll(async () => {
   await ferry?.stop();
 });
 
-const json = async (res: Response) => ({ status: res.status, body: (await res.json()) as unknown });
+const json = async (res: Response) => ({ status: res.status, body: (await res.json()) });
 const post = { method: 'POST' };
 
 describe('tokens', () => {
@@ -34,7 +35,7 @@ describe('tokens', () => {
 
     expect((await ferry.admin(`/token/tok1/${token}`, { method: 'DELETE' })).status).toBe(204);
     expect(await json(await ferry.queue(`/api/tok1/q?token=${token}`))).toEqual({ status: 401, body: { error: 'invalid token' } });
-    expect((await (await ferry.admin('/token/tok1')).json()) as unknown).toEqual({ tokens: {} });
+    expect((await (await ferry.admin('/token/tok1')).json())).toEqual({ tokens: {} });
   });
 
   test('a token can be brought by the caller, from the query or a form, and must be long enough', async () => {
@@ -70,7 +71,7 @@ describe('tokens', () => {
     const other = await startApi(
       loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: ferry.config.FERRY_TASK_QUEUE }),
       ferry.env.client,
-      false,
+      pino({ level: 'silent' }),
     );
     try {
       const token = await ferry.token('tok3');
@@ -158,7 +159,7 @@ describe('Temporal CLI', () => {
     await eventually(async () => {
       const job = await ferry.queue('/api/cli/jobs', { headers });
       expect(job.status).toBe(200);
-      expect((await job.json()) as unknown).toMatchObject({ job_id, remain_tries: 0 });
+      expect((await job.json())).toMatchObject({ job_id, remain_tries: 0 });
     });
   });
 });

@@ -1,5 +1,6 @@
+import pino from 'pino';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
 import type { Config } from '../../src/config';
@@ -41,7 +42,7 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
     taskQueue: config.FERRY_TASK_QUEUE,
   });
   const running = worker.run();
-  const api = await startApi(config, temporal.client, false);
+  const api = await startApi(config, temporal.client, pino({ level: 'silent' }));
   const ferry: FerryUnderTest = {
     env: temporal,
     worker,

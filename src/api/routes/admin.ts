@@ -58,7 +58,7 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
     },
     async (request, reply) => {
       const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-      const pick = (key: string) => request.query[key as 'token'] ?? (typeof form[key] === 'string' ? (form[key] as string) : undefined);
+      const pick = (key: string) => request.query[key as 'token'] ?? (typeof form[key] === 'string' ? (form[key]) : undefined);
       const description = pick('description');
       if (!description) throw badRequest('invalid description');
       let token = pick('token');
