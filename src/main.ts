@@ -5,7 +5,7 @@ import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './temporal/dev-server';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { createFerryWorker } from './workers/worker';
+import { createFerryWorker, stopWorker } from './workers/worker';
 import { exitOnStartupError, onShutdownSignal } from './process';
 
 /**
@@ -50,12 +50,15 @@ Create a first token:
 
   onShutdownSignal(async () => {
     console.log('stopping: no new requests, finishing in-flight work…');
-    await api.close();
-    worker.shutdown();
-    await workerDone;
-    await workerConnection.close();
-    await clientConnection.close();
-    await devServer?.stop();
+    try {
+      await api.close();
+      stopWorker(worker);
+      await workerDone;
+      await workerConnection.close();
+      await clientConnection.close();
+    } finally {
+      await devServer?.stop();
+    }
   });
 }
 

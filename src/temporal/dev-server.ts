@@ -41,6 +41,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<number | null>((done) => child.once('exit', done));
   child.once('error', () => undefined);
+  // Whatever way this process ends, the server must not outlive it holding the port and database.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const address = `${options.host}:${options.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -64,6 +67,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl: `http://${options.host}:${options.uiPort}`,
     async stop() {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

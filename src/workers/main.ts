@@ -2,7 +2,7 @@ import { loadConfig } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { connectClient, connectWorker } from '../temporal/connect';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { createFerryWorker } from './worker';
+import { createFerryWorker, stopWorker } from './worker';
 
 /** A worker alone, for deployments that scale workers apart from the API. */
 async function main(): Promise<void> {
@@ -12,9 +12,7 @@ async function main(): Promise<void> {
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);
   const worker = await createFerryWorker({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE });
-  onShutdownSignal(async () => {
-    worker.shutdown();
-  });
+  onShutdownSignal(async () => stopWorker(worker));
   await worker.run();
   await connection.close();
   await clientConnection.close();

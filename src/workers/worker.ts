@@ -21,3 +21,11 @@ export async function createFerryWorker({ connection, client, namespace, taskQue
     activities: createActivities({ client, taskQueue }),
   });
 }
+
+/**
+ * Starts a graceful shutdown: no new tasks, in-flight activities finish. The SDK already does this
+ * itself on SIGINT/SIGTERM, so a worker that is not running any more is left alone.
+ */
+export function stopWorker(worker: Worker): void {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+}
