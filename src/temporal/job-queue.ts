@@ -129,10 +129,14 @@ export class JobQueue {
           // index it again; the queue ignores entries it already holds and drops stale ones on lease.
           replayed = true;
         }
-        if (delay === 0) await this.signalQueue(namespace, queue, { jobId, epoch: 0, since: publishedAt });
         return jobId;
       }),
     );
+    // One signal indexes the whole call, so a bulk publish costs the queue one history event.
+    if (delay === 0) {
+      const entries = jobIds.map((jobId) => ({ jobId, epoch: 0, since: publishedAt }));
+      await signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'ready', entries);
+    }
     return { jobIds, replayed };
   }
 
@@ -261,10 +265,6 @@ export class JobQueue {
 
   private job(namespace: string, queue: string, jobId: string): WorkflowHandle<typeof JobWorkflow> {
     return this.client.workflow.getHandle(jobWorkflowId(namespace, queue, jobId));
-  }
-
-  private signalQueue(namespace: string, queue: string, entry: IndexEntry): Promise<void> {
-    return signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'ready', entry);
   }
 
   /** Leases from one queue and moves the leased jobs to working, replacing leases that went stale. */

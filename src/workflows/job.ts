@@ -44,7 +44,7 @@ export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
   const deadIndex = deadLetterWorkflowId(namespace, queue);
 
   /** Index signals are fire-and-forget for the handler; if the index is gone, an activity recreates it. */
-  const notify = <T extends IndexEntry | JobRef>(
+  const notify = <T extends IndexEntry | IndexEntry[] | JobRef>(
     index: 'queue' | 'deadletter',
     signal: SignalDefinition<[T]>,
     payload: T,
@@ -65,7 +65,7 @@ export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
       { key: FerryState, value: state },
       { key: FerryStateSince, value: since },
     ]);
-    if (state === 'ready') notify('queue', readySignal, { jobId, epoch, since });
+    if (state === 'ready') notify('queue', readySignal, [{ jobId, epoch, since }]);
     if (state === 'dead') notify('deadletter', deadSignal, { jobId, epoch, since });
   };
 
@@ -91,7 +91,7 @@ export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
 
   setHandler(jobViewQuery, view);
 
-  if (!resume && state === 'ready' && !spec.indexedByPublisher) notify('queue', readySignal, { jobId, epoch, since });
+  if (!resume && state === 'ready' && !spec.indexedByPublisher) notify('queue', readySignal, [{ jobId, epoch, since }]);
 
   setHandler(
     consumeUpdate,

@@ -23,8 +23,8 @@ export interface QueueStats {
   head: string[];
 }
 
-/** A job entered ready; sent by the job workflow, or by the publisher for jobs without delay. */
-export const readySignal = defineSignal<[IndexEntry]>('ready');
+/** Jobs entered ready; sent by a job workflow, or once per publish call for jobs without delay. */
+export const readySignal = defineSignal<[IndexEntry[]]>('ready');
 /** A job left ready (consumed, acked, expired) at the given epoch. */
 export const leftSignal = defineSignal<[JobRef]>('left');
 /** Leased entries whose jobs turned out not to be ready any more. */

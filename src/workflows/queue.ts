@@ -24,7 +24,7 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
   const budget = new RunBudget();
   let leaseVersion = 0;
 
-  setHandler(readySignal, (entry) => void index.add(entry));
+  setHandler(readySignal, (entries) => entries.forEach((entry) => index.add(entry)));
   setHandler(leftSignal, ({ jobId, epoch }) => void index.remove(jobId, epoch));
   setHandler(forgetSignal, ({ jobIds }) => index.forget(jobIds));
   setHandler(statsQuery, ({ head }): QueueStats => ({

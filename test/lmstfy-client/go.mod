@@ -1,0 +1,5 @@
+module ferry/lmstfyclienttest
+
+go 1.17
+
+require github.com/bitleak/lmstfy v1.0.15
