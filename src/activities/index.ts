@@ -1,6 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { IndexKind } from '../temporal/indexes';
 import { signalIndexWithStart } from '../temporal/indexes';
+import type { IndexEntry } from '../workflows/ordered-index';
+import type { IndexSpan } from './index-range';
+import { listIndexSpan } from './index-range';
 
 export interface ActivityDeps {
   client: Client;
@@ -18,5 +21,10 @@ export const createActivities = ({ client, taskQueue }: ActivityDeps) => ({
     payload: unknown;
   }): Promise<void> {
     await signalIndexWithStart(client, taskQueue, request, request.signal, request.payload);
+  },
+
+  /** An index loads back jobs it had spilled (kept only as a count) from visibility. */
+  async listIndexRange(span: IndexSpan): Promise<IndexEntry[]> {
+    return listIndexSpan(client, span);
   },
 });

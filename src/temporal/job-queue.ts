@@ -17,7 +17,8 @@ import {
 import type { JobWorkflow } from '../workflows/job';
 import type { JobSpec, JobView } from '../workflows/job.messages';
 import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery } from '../workflows/job.messages';
-import type { IndexEntry, Lease } from '../workflows/ordered-index';
+import { listIndexSpan } from '../activities/index-range';
+import type { IndexEntry, Lease, SpilledRange } from '../workflows/ordered-index';
 import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
 import { QUEUE_EMPTY } from '../workflows/queue';
 import { signalIndexWithStart } from './indexes';
@@ -192,15 +193,19 @@ export class JobQueue {
 
   /** Drops the ready jobs; delayed and working jobs stay. Answers how many were dropped. */
   async destroy(namespace: string, queue: string): Promise<number> {
-    let dropped: IndexEntry[];
+    let dropped: { entries: IndexEntry[]; spilled: SpilledRange[] };
     try {
       dropped = await this.client.workflow.getHandle(queueWorkflowId(namespace, queue)).executeUpdate(destroyUpdate);
     } catch (err) {
       if (isNotFound(err)) return 0;
       throw err;
     }
-    await mapLimited(dropped, 32, (e) => this.job(namespace, queue, e.jobId).signal(destroySignal).catch(ignoreNotFound));
-    return dropped.length;
+    const jobs = [...dropped.entries];
+    for (const { from, to } of dropped.spilled) {
+      jobs.push(...(await listIndexSpan(this.client, { namespace, queue, state: 'ready', from, to })));
+    }
+    await mapLimited(jobs, 32, (e) => this.job(namespace, queue, e.jobId).signal(destroySignal).catch(ignoreNotFound));
+    return jobs.length;
   }
 
   async deadLetter(namespace: string, queue: string): Promise<DeadLetterStats> {

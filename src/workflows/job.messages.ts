@@ -32,6 +32,8 @@ export interface JobSpec {
 export interface JobRef {
   jobId: string;
   epoch: number;
+  /** When the job entered the state it is leaving: finds it in a spilled range. */
+  since?: number;
 }
 
 /** A job as the queue API shows it. */

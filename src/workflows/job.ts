@@ -70,8 +70,8 @@ export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
   };
 
   const leave = (): void => {
-    if (state === 'ready') notify('queue', leftSignal, { jobId, epoch });
-    if (state === 'dead') notify('deadletter', deadLeftSignal, { jobId, epoch });
+    if (state === 'ready') notify('queue', leftSignal, { jobId, epoch, since });
+    if (state === 'dead') notify('deadletter', deadLeftSignal, { jobId, epoch, since });
   };
 
   const view = (): JobView => {

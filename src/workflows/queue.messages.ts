@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobRef } from './job.messages';
-import type { IndexEntry, IndexSnapshot, Lease } from './ordered-index';
+import type { IndexEntry, IndexSnapshot, Lease, SpilledRange } from './ordered-index';
 
 export interface QueueRef {
   namespace: string;
@@ -33,6 +33,6 @@ export const forgetSignal = defineSignal<[{ jobIds: string[] }]>('forget');
 export const leaseUpdate = defineUpdate<Lease[], [LeaseRequest]>('lease');
 /** Resolves true as soon as a job is ready, false after `timeoutMs`; one per waiting API process. */
 export const awaitReadyUpdate = defineUpdate<boolean, [{ timeoutMs: number }]>('awaitReady');
-/** Drops every ready entry and returns them so the caller can end their workflows. */
-export const destroyUpdate = defineUpdate<IndexEntry[], []>('destroy');
+/** Drops every ready entry and returns them (and spilled ranges) so the caller can end those jobs. */
+export const destroyUpdate = defineUpdate<{ entries: IndexEntry[]; spilled: SpilledRange[] }, []>('destroy');
 export const statsQuery = defineQuery<QueueStats, [{ head: number }]>('stats');

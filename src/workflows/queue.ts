@@ -10,6 +10,7 @@ import {
   readySignal,
   statsQuery,
 } from './queue.messages';
+import { Refiller } from './refill';
 import { RunBudget } from './run-budget';
 
 /** Type of the failure a lease is rejected with when nothing is ready; the API maps it to 404. */
@@ -20,12 +21,17 @@ export const QUEUE_EMPTY = 'QueueEmpty';
  * enter and leave ready; consumers lease from its head. It runs forever, continuing as new.
  */
 export async function QueueWorkflow(input: QueueInput): Promise<void> {
+  const { namespace, queue } = input;
   const index = new OrderedIndex(input.snapshot);
+  const refiller = new Refiller(index, { namespace, queue, state: 'ready' });
   const budget = new RunBudget();
   let leaseVersion = 0;
 
-  setHandler(readySignal, (entries) => entries.forEach((entry) => index.add(entry)));
-  setHandler(leftSignal, ({ jobId, epoch }) => void index.remove(jobId, epoch));
+  setHandler(readySignal, (entries) => entries.forEach((entry) => index.add(entry, Date.now())));
+  setHandler(leftSignal, ({ jobId, epoch, since }) => {
+    index.remove(jobId, epoch, since);
+    refiller.poke();
+  });
   setHandler(forgetSignal, ({ jobIds }) => index.forget(jobIds));
   setHandler(statsQuery, ({ head }): QueueStats => ({
     size: index.size,
@@ -35,10 +41,13 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
 
   setHandler(
     leaseUpdate,
-    ({ count, leaseMs }) => {
+    async ({ count, leaseMs }) => {
       budget.countUpdate();
       leaseVersion++;
-      return index.lease(count, Date.now() + leaseMs);
+      await refiller.untilAvailable();
+      const leases = index.lease(count, Date.now() + leaseMs);
+      refiller.poke();
+      return leases;
     },
     {
       // A rejected update is not written to history, so polling an empty queue costs no history.
@@ -60,16 +69,19 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
   });
 
   while (!budget.exhausted) {
-    index.expireLeases(Date.now());
-    const next = index.nextLeaseDeadline();
-    if (next === undefined) {
+    const now = Date.now();
+    index.expireLeases(now);
+    refiller.poke();
+    const deadlines = [index.nextLeaseDeadline(), index.refillRetryAt].filter((d): d is number => d !== undefined);
+    if (deadlines.length === 0) {
       const seen = leaseVersion;
       await condition(() => budget.exhausted || leaseVersion !== seen);
     } else {
-      // Leases all last equally long, so a new lease never ends before the one awaited here.
-      await condition(() => budget.exhausted, Math.max(1, next - Date.now()));
+      // Leases all last equally long, so a new lease never ends before the deadline awaited here.
+      await condition(() => budget.exhausted, Math.max(1, Math.min(...deadlines) - now));
     }
   }
   await budget.wrapUp();
+  await refiller.idle();
   await continueAsNew<typeof QueueWorkflow>({ ...input, snapshot: index.snapshot() });
 }
