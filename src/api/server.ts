@@ -34,6 +34,8 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     services,
     async close() {
       tokens.stop();
+      // Long polls end first (answering "no job"), so closing the servers does not wait for them.
+      await jobs.close();
       await Promise.all([queueApp.close(), adminApp.close()]);
     },
   };

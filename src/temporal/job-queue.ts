@@ -83,6 +83,7 @@ export class JobQueue {
   private readonly newJobId = monotonicFactory();
   private readonly batchers = new Map<string, LeaseBatcher<Lease>>();
   private readonly watchers = new Map<string, ReadyWatcher>();
+  private closed = false;
 
   constructor(
     private readonly client: Client,
@@ -152,9 +153,15 @@ export class JobQueue {
         const jobs = await this.takeReady(request.namespace, queue, request);
         if (jobs.length > 0) return jobs;
       }
-      if (Date.now() >= until || request.signal?.aborted) return [];
+      if (Date.now() >= until || request.signal?.aborted || this.closed) return [];
       await this.waitForAny(request.namespace, request.queues, until, request.signal);
     }
+  }
+
+  /** Ends every long poll (they answer "no job") and every waiting call to Temporal. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.watchers.values()].map((w) => w.close()));
   }
 
   /** Deletes (acks) a job in whatever state it is; unknown ids are fine. */
@@ -334,16 +341,18 @@ export class JobQueue {
     let watcher = this.watchers.get(key);
     if (!watcher) {
       const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
-      watcher = new ReadyWatcher(async (timeoutMs) => {
+      const awaitReady = (timeoutMs: number, signal: AbortSignal) =>
+        this.client.withAbortSignal(signal, () => handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs }] }));
+      watcher = new ReadyWatcher(async (timeoutMs, signal) => {
         try {
-          return await handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs }] });
+          return await awaitReady(timeoutMs, signal);
         } catch (err) {
           if (!isNotFound(err)) throw err;
           // Consumers may wait on a queue nobody has published to yet: create it, then wait.
           await signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'forget', {
             jobIds: [],
           });
-          return handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs }] });
+          return awaitReady(timeoutMs, signal);
         }
       }, this.onBackgroundError);
       this.watchers.set(key, watcher);

@@ -17,10 +17,18 @@ export function devServerSearchAttributeArgs(): string[] {
 /** Registers Ferry's search attributes on an existing cluster; those already there are kept. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = FERRY_SEARCH_ATTRIBUTES.filter((key) => !(key.name in customAttributes));
-  if (missing.length === 0) return;
+  await addSearchAttributes(connection, namespace, FERRY_SEARCH_ATTRIBUTES.filter((key) => !(key.name in customAttributes)));
+}
+
+/** Registers search attributes without listing first (the time-skipping test server cannot list). */
+export async function addSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  keys: readonly (typeof FERRY_SEARCH_ATTRIBUTES)[number][] = FERRY_SEARCH_ATTRIBUTES,
+): Promise<void> {
+  if (keys.length === 0) return;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, VALUE_TYPES[typeOf(key.type)]])),
+    searchAttributes: Object.fromEntries(keys.map((key) => [key.name, VALUE_TYPES[typeOf(key.type)]])),
   });
 }

@@ -42,9 +42,10 @@ export interface JobView {
   queue: string;
   jobId: string;
   data: string;
-  /** Seconds left to live; 0 when the job never expires. */
-  ttl: number;
-  elapsedMs: number;
+  /** When the server recorded the publish, ms since the epoch. */
+  publishedAt: number;
+  /** When the job disappears, ms since the epoch; null when it never expires. */
+  expiresAt: number | null;
   remainTries: number;
   attributes?: Record<string, string>;
   state: JobState;

@@ -28,12 +28,15 @@ const TERMINAL: readonly JobState[] = ['acked', 'expired', 'destroyed'];
  * One lmstfy job. Its timers carry delay, ttr and ttl; its state is the truth that the queue and
  * dead-letter indexes only mirror. Returns the state it ended in.
  */
-export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
+export async function JobWorkflow(input: JobSpec): Promise<JobState> {
+  // Delay and ttl count from the start time the server recorded, not from the publisher's clock.
+  const spec: JobSpec = input.resume ? input : { ...input, publishedAt: workflowInfo().startTime.getTime() };
   const { namespace, queue, jobId } = spec;
   const resume = spec.resume;
   let state: JobState = resume?.state ?? (spec.delay > 0 ? 'delayed' : 'ready');
   let epoch = resume?.epoch ?? 0;
-  let since = resume?.since ?? spec.publishedAt;
+  // The publisher indexed the job under its own timestamp; the job keeps that as its sort key.
+  let since = resume?.since ?? input.publishedAt;
   let tries = resume?.tries ?? spec.tries;
   let expiresAt = resume ? resume.expiresAt ?? undefined : spec.ttl > 0 ? spec.publishedAt + spec.ttl * 1000 : undefined;
   const readyAt = spec.publishedAt + spec.delay * 1000;
@@ -74,20 +77,19 @@ export async function JobWorkflow(spec: JobSpec): Promise<JobState> {
     if (state === 'dead') notify('deadletter', deadLeftSignal, { jobId, epoch, since });
   };
 
-  const view = (): JobView => {
-    const now = Date.now();
-    return {
-      namespace,
-      queue,
-      jobId,
-      data: spec.data,
-      ttl: expiresAt === undefined ? 0 : Math.max(0, Math.ceil((expiresAt - now) / 1000)),
-      elapsedMs: now - spec.publishedAt,
-      remainTries: tries,
-      attributes: spec.attributes,
-      state,
-    };
-  };
+  // Absolute times: a query sees the workflow's clock as of its last task, so the API computes
+  // ttl and elapsed time when it answers.
+  const view = (): JobView => ({
+    namespace,
+    queue,
+    jobId,
+    data: spec.data,
+    publishedAt: spec.publishedAt,
+    expiresAt: expiresAt ?? null,
+    remainTries: tries,
+    attributes: spec.attributes,
+    state,
+  });
 
   setHandler(jobViewQuery, view);
 

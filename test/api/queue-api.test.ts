@@ -181,6 +181,17 @@ describe('publish and consume', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  test('a long poll on several queues is answered by whichever gets a job first', async () => {
+    // The wait on the other queue must end with the answer: left running, it would outlive the
+    // API and crash the process when the suite closes the Temporal connection.
+    const [first, second] = [freshQueue(), freshQueue()];
+    const polling = consume(`${first},${second}`, '?timeout=300');
+    await new Promise((r) => setTimeout(r, 300));
+    const jobId = await publish(second);
+    const job = (await (await polling).json()) as { job_id: string; queue: string };
+    expect(job).toMatchObject({ job_id: jobId, queue: second });
+  });
+
   test('a long poll on an empty queue answers 404 after its timeout', async () => {
     const started = Date.now();
     expect((await consume(freshQueue(), '?timeout=2')).status).toBe(404);

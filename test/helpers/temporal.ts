@@ -1,13 +1,18 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
+import { addSearchAttributes, devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
 import { temporalTools as tools } from '../../src/temporal/tools';
 
-/** The Java time-skipping test server; falls back to the SDK's download where internet exists. */
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+/**
+ * The Java time-skipping test server with Ferry's search attributes; falls back to the SDK's
+ * download where internet exists.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = tools().testServer;
-  return TestWorkflowEnvironment.createTimeSkipping(
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
     path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
   );
+  await addSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }
 
 /** A real `temporal server start-dev` with Ferry's search attributes, on loopback. */

@@ -1,5 +1,5 @@
 module ferry/lmstfyclienttest
 
-go 1.17
+go 1.21
 
 require github.com/bitleak/lmstfy v1.0.15

@@ -18,7 +18,7 @@ import (
 )
 
 // expectedChecks is the number of checks main runs; the Jest test asserts the same number.
-const expectedChecks = 74
+const expectedChecks = 75
 
 var (
 	cli    *client.LmstfyClient
@@ -40,7 +40,7 @@ func main() {
 	cli = client.NewLmstfyClient(host, port, ns, mustEnv("FERRY_TOKEN"))
 
 	// A hung request must not hang the test run: the client's own HTTP timeout is 600 s.
-	time.AfterFunc(4*time.Minute, func() { fail("the checks did not finish within 4 minutes") })
+	time.AfterFunc(90*time.Second, func() { fail("the checks did not finish within 90 s") })
 
 	testPublishAndConsume()
 	testBatchPublishAndConsume()
@@ -281,7 +281,13 @@ func testConsumeFromQueuesPriority() {
 	id := <-published
 	check("ConsumeFromQueues with timeout returns a job published to the second queue while it waits",
 		err == nil && job != nil && job.ID == id && job.Queue == low, fmt.Sprintf("want %s in %s, got %s", id, low, got(job, err)))
+
+	laterHighID := mustPublish(high, "later high", 60, 1)
+	job, err = cli.ConsumeFromQueues(30, 0, high, low)
+	check("ConsumeFromQueues returns a job published to the first queue later", err == nil && job != nil &&
+		job.ID == laterHighID && job.Queue == high, fmt.Sprintf("want %s in %s, got %s", laterHighID, high, got(job, err)))
 	mustAck(high, highID)
+	mustAck(high, laterHighID)
 	mustAck(low, lowID)
 	mustAck(low, id)
 }

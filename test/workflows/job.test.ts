@@ -83,9 +83,9 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
       namespace: ns,
       data: Buffer.from('payload').toString('base64'),
       remainTries: 2,
-      ttl: 600,
       state: 'working',
     });
+    expect(job!.expiresAt! - job!.publishedAt).toBe(600_000);
     expect(await jobs.size(ns, queue)).toBe(0);
     await jobs.delete(ns, queue, jobId);
     expect(await result(queue, jobId)).toBe('acked');
@@ -107,7 +107,7 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     await env.sleep('11s');
     await eventually(async () => expect(await jobs.deadLetter(ns, queue)).toEqual({ size: 1, head: [jobId] }));
     const dead = await jobs.peekJob(ns, queue, jobId);
-    expect(dead).toMatchObject({ state: 'dead', ttl: 0, remainTries: 0 });
+    expect(dead).toMatchObject({ state: 'dead', expiresAt: null, remainTries: 0 });
     expect(await jobs.size(ns, queue)).toBe(0);
 
     // A dead job has no ttl: an hour later it is still there.
@@ -128,9 +128,12 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     expect(await jobs.respawn(ns, queue, 1, 100)).toBe(1);
     await eventually(async () => expect(await jobs.size(ns, queue)).toBe(1));
     expect(await jobs.deadLetter(ns, queue)).toEqual({ size: 1, head: [second] });
-    expect(await jobs.peekJob(ns, queue, first)).toMatchObject({ state: 'ready', remainTries: 1, ttl: 100 });
+    const respawned = await jobs.peekJob(ns, queue, first);
+    expect(respawned).toMatchObject({ state: 'ready', remainTries: 1 });
 
-    await env.sleep('101s');
+    await env.sleep('99s');
+    expect(await state(queue, first)).toBe('ready');
+    await env.sleep('2s');
     expect(await result(queue, first)).toBe('expired');
     await eventually(async () => expect(await jobs.size(ns, queue)).toBe(0));
 
@@ -151,8 +154,14 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
   test('ttl counts from publish, through the delay', async () => {
     const queue = freshQueue();
     const jobId = await publish(queue, { delay: 10, ttl: 25 });
+    const { publishedAt, expiresAt } = (await jobs.peekJob(ns, queue, jobId))!;
+    expect(expiresAt! - publishedAt).toBe(25_000);
     await env.sleep('11s');
-    await eventually(async () => expect(await jobs.peekJob(ns, queue, jobId)).toMatchObject({ state: 'ready', ttl: 14 }));
+    await eventually(async () => expect(await state(queue, jobId)).toBe('ready'));
+    await env.sleep('13s');
+    expect(await state(queue, jobId)).toBe('ready');
+    await env.sleep('2s');
+    expect(await result(queue, jobId)).toBe('expired');
   });
 
   test('freeze_tries consumes without spending a try', async () => {

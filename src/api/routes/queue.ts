@@ -46,14 +46,14 @@ function jobAttributes(request: FastifyRequest): Record<string, string> | undefi
   return Object.keys(attributes).length > 0 ? attributes : undefined;
 }
 
-const toResponse = (job: JobView, msg?: 'new job'): JobResponse => ({
+const toResponse = (job: JobView, msg?: 'new job', now = Date.now()): JobResponse => ({
   ...(msg ? { msg } : {}),
   namespace: job.namespace,
   queue: job.queue,
   job_id: job.jobId,
   data: job.data,
-  ttl: job.ttl,
-  elapsed_ms: job.elapsedMs,
+  ttl: job.expiresAt === null ? 0 : Math.max(0, Math.ceil((job.expiresAt - now) / 1000)),
+  elapsed_ms: Math.max(0, now - job.publishedAt),
   remain_tries: job.remainTries,
   attributes: job.attributes ?? null,
 });
