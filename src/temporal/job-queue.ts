@@ -19,6 +19,7 @@ import type { JobSpec, JobView } from '../workflows/job.messages';
 import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery } from '../workflows/job.messages';
 import { listIndexSpan } from '../activities/index-range';
 import type { IndexEntry, Lease, SpilledRange } from '../workflows/ordered-index';
+import type { QueueStats } from '../workflows/queue.messages';
 import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
 import { QUEUE_EMPTY } from '../workflows/queue';
 import { signalIndexWithStart } from './indexes';
@@ -266,11 +267,11 @@ export class JobQueue {
     }
   }
 
-  private async stats(namespace: string, queue: string, head: number) {
+  async stats(namespace: string, queue: string, head: number): Promise<QueueStats> {
     try {
       return await this.client.workflow.getHandle(queueWorkflowId(namespace, queue)).query(statsQuery, { head });
     } catch (err) {
-      if (isNotFound(err)) return { size: 0, leased: 0, head: [] };
+      if (isNotFound(err)) return { size: 0, leased: 0, spilled: 0, head: [] };
       throw err;
     }
   }
@@ -296,14 +297,14 @@ export class JobQueue {
             }),
         ),
       );
-      const stale = leases.filter((_, i) => results[i] === undefined).map((l) => l.jobId);
       for (const view of results) if (view) taken.push(view);
-      if (stale.length === 0) return taken;
+      // One signal settles every lease of the batch: consumed jobs are working now, and the rest
+      // left ready while they were indexed. Were it lost, the leases would return and be rejected.
       await this.client.workflow
         .getHandle(queueWorkflowId(namespace, queue))
-        .signal(forgetSignal, { jobIds: stale })
+        .signal(forgetSignal, { jobIds: leases.map((l) => l.jobId) })
         .catch(ignoreNotFound);
-      if (taken.length >= request.count) return taken;
+      if (taken.length >= request.count || results.every((r) => r !== undefined)) return taken;
     }
   }
 

@@ -99,7 +99,7 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
     consumeUpdate,
     ({ ttr, freezeTries }) => {
       if (!freezeTries) tries--;
-      leave();
+      // No `left` signal: the consumer leased this job off the queue's index and settles the lease.
       enter('working');
       workingUntil = Date.now() + ttr * 1000;
       return view();

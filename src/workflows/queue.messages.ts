@@ -20,6 +20,8 @@ export interface LeaseRequest {
 export interface QueueStats {
   size: number;
   leased: number;
+  /** Of `size`, the jobs held only as a count (see OrderedIndex). */
+  spilled: number;
   head: string[];
 }
 
@@ -27,7 +29,7 @@ export interface QueueStats {
 export const readySignal = defineSignal<[IndexEntry[]]>('ready');
 /** A job left ready (consumed, acked, expired) at the given epoch. */
 export const leftSignal = defineSignal<[JobRef]>('left');
-/** Leased entries whose jobs turned out not to be ready any more. */
+/** Settles leases: their jobs were consumed, or turned out not to be ready any more. */
 export const forgetSignal = defineSignal<[{ jobIds: string[] }]>('forget');
 /** Takes the oldest ready jobs; rejected when none is ready, so an empty poll writes no history. */
 export const leaseUpdate = defineUpdate<Lease[], [LeaseRequest]>('lease');

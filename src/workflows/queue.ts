@@ -36,6 +36,7 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
   setHandler(statsQuery, ({ head }): QueueStats => ({
     size: index.size,
     leased: index.leasedCount,
+    spilled: index.spilledCount,
     head: index.peek(head).map((e) => e.jobId),
   }));
 

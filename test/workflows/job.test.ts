@@ -227,9 +227,9 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     const handle = env.client.workflow.getHandle(queueWorkflowId(ns, queue));
     const leased = await handle.executeUpdate(leaseUpdate, { args: [{ count: 1, leaseMs: 10_000 }] });
     expect(leased.map((l) => l.jobId)).toEqual([jobId]);
-    expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 0, leased: 1, head: [] });
+    expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 0, leased: 1, spilled: 0, head: [] });
     await env.sleep('11s');
-    await eventually(async () => expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, head: [jobId] }));
+    await eventually(async () => expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, spilled: 0, head: [jobId] }));
   });
 
   test('destroy drops ready jobs; delayed and working ones stay', async () => {

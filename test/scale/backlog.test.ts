@@ -1,0 +1,93 @@
+import type { FerryUnderTest } from '../helpers/ferry';
+import { startFerry } from '../helpers/ferry';
+import { eventually } from '../helpers/eventually';
+
+/**
+ * A queue with a large ready backlog (100k by default; FERRY_SCALE_JOBS changes it) still
+ * publishes, consumes in order, peeks and sizes exactly, while its QueueWorkflow keeps most of the
+ * backlog out of its state. Built with bulk publish; timings are printed, not asserted.
+ */
+const TOTAL = Number(process.env.FERRY_SCALE_JOBS ?? 100_000);
+const BULK = 64;
+const LANES = 8;
+const CHECK_IN_ORDER = 5000;
+const ns = 'scale';
+const queue = 'backlog';
+
+let ferry: FerryUnderTest;
+let token: string;
+
+beforeAll(async () => {
+  ferry = await startFerry();
+  token = await ferry.token(ns);
+}, 120_000);
+
+afterAll(async () => {
+  await ferry?.stop();
+});
+
+const headers = () => ({ 'X-Token': token });
+const size = async () => {
+  const res = await ferry.queue(`/api/${ns}/${queue}/size`);
+  const body = (await res.json()) as { size: number };
+  if (res.status !== 200) throw new Error(`size answered ${res.status} ${JSON.stringify(body)}`);
+  return body.size;
+};
+
+test(`a queue with ${TOTAL} ready jobs publishes, consumes in order, peeks and sizes correctly`, async () => {
+  const ids: string[] = new Array<string>(Math.ceil(TOTAL / BULK));
+  let next = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: LANES }, async () => {
+      while (next * BULK < TOTAL) {
+        const batch = next++;
+        const count = Math.min(BULK, TOTAL - batch * BULK);
+        const body = JSON.stringify(Array.from({ length: count }, (_, i) => batch * BULK + i));
+        const res = await ferry.queue(`/api/${ns}/${queue}/bulk?ttl=0`, { method: 'PUT', body, headers: headers() });
+        expect(res.status).toBe(201);
+        ids[batch] = ((await res.json()) as { job_ids: string[] }).job_ids.join(',');
+      }
+    }),
+  );
+  const publishSeconds = (Date.now() - started) / 1000;
+  // Bulk calls run in parallel, so the queue's order is the order each call was answered in,
+  // not `ids` order: read the expected head from the job bodies (their sequence numbers).
+  console.log(`published ${TOTAL} jobs in ${publishSeconds.toFixed(1)} s (${(TOTAL / publishSeconds).toFixed(0)} jobs/s)`);
+
+  await eventually(async () => expect(await size()).toBe(TOTAL), 10_000);
+  const stats = await ferry.api.services.jobs.stats(ns, queue, 0);
+  console.log(`index: ${stats.size} ready, ${stats.spilled} of them spilled to visibility`);
+
+  // Wait until entries settle and spill; state then stays bounded.
+  await eventually(async () => expect((await ferry.api.services.jobs.stats(ns, queue, 0)).spilled).toBeGreaterThan(TOTAL - 8000), 60_000, 500);
+
+  const peekStarted = Date.now();
+  const head = (await (await ferry.queue(`/api/${ns}/${queue}/peek`, { headers: headers() })).json()) as { job_id: string };
+  const peekMs = Date.now() - peekStarted;
+  const sizeStarted = Date.now();
+  expect(await size()).toBe(TOTAL);
+  const sizeMs = Date.now() - sizeStarted;
+
+  // Consume across several spilled ranges; every job exactly once, each call's jobs in order.
+  const drainStarted = Date.now();
+  const seen: string[] = [];
+  while (seen.length < CHECK_IN_ORDER) {
+    const res = await ferry.queue(`/api/${ns}/${queue}?count=100&ttr=600`, { headers: headers() });
+    expect(res.status).toBe(200);
+    seen.push(...((await res.json()) as { job_id: string }[]).map((j) => j.job_id));
+  }
+  const drainSeconds = (Date.now() - drainStarted) / 1000;
+  console.log(
+    `peek ${peekMs} ms, size ${sizeMs} ms; consumed ${seen.length} in ${drainSeconds.toFixed(1)} s (${(seen.length / drainSeconds).toFixed(0)} jobs/s)`,
+  );
+  expect(seen[0]).toBe(head.job_id);
+  expect(new Set(seen).size).toBe(seen.length);
+  // Jobs become ready in the order their publish calls were answered: within one bulk call the ids
+  // are in body order, and ULIDs rise with time, so the consumed ids must be strictly increasing.
+  for (let i = 1; i < seen.length; i++) expect(seen[i]! > seen[i - 1]!).toBe(true);
+
+  const more = await ferry.queue(`/api/${ns}/${queue}`, { method: 'PUT', body: 'one more', headers: headers() });
+  expect(more.status).toBe(201);
+  await eventually(async () => expect(await size()).toBe(TOTAL - seen.length + 1));
+}, 60 * 60_000);
