@@ -5,7 +5,7 @@ import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './temporal/dev-server';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { createFerryWorker, stopWorker } from './workers/worker';
+import { FerryWorker } from './workers/worker';
 import { exitOnStartupError, onShutdownSignal } from './process';
 
 /**
@@ -29,7 +29,7 @@ async function main(config: Config): Promise<void> {
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const workerConnection = await connectWorker(address);
-  const worker = await createFerryWorker({
+  const worker = await FerryWorker.create({
     connection: workerConnection,
     client,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -52,7 +52,7 @@ Create a first token:
     console.log('stopping: no new requests, finishing in-flight work…');
     try {
       await api.close();
-      stopWorker(worker);
+      worker.shutdown();
       await workerDone;
       await workerConnection.close();
       await clientConnection.close();

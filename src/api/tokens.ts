@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import { TOKEN_REGISTRY_WORKFLOW_ID } from '../workflows/ids';
+import { indexTaskQueue, TOKEN_REGISTRY_WORKFLOW_ID } from '../workflows/ids';
 import type { TokenRegistryWorkflow } from '../workflows/tokens';
 import type { RateLimit, TokenRecord } from '../workflows/tokens.messages';
 import { addTokenUpdate, removeTokenUpdate, setLimitUpdate, tokenTableQuery } from '../workflows/tokens.messages';
@@ -39,7 +39,7 @@ export class TokenStore {
   async start(): Promise<void> {
     await this.client.workflow.start<typeof TokenRegistryWorkflow>('TokenRegistryWorkflow', {
       workflowId: TOKEN_REGISTRY_WORKFLOW_ID,
-      taskQueue: this.taskQueue,
+      taskQueue: indexTaskQueue(this.taskQueue),
       args: [{ version: 0, tokens: [] }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type { DeadLetterWorkflow } from '../workflows/deadletter';
-import { deadLetterWorkflowId, queueWorkflowId } from '../workflows/ids';
+import { deadLetterWorkflowId, indexTaskQueue, queueWorkflowId } from '../workflows/ids';
 import type { QueueWorkflow } from '../workflows/queue';
 
 export type IndexKind = 'queue' | 'deadletter';
 
 /**
- * Signals a queue's ready index or dead letter, starting it first if it does not run yet:
- * queues are created on first use.
+ * Signals a queue's ready index or dead letter, starting it first (on the index task queue of
+ * Ferry's task queue `taskQueue`) if it does not run yet: queues are created on first use.
  */
 export async function signalIndexWithStart(
   client: Client,
@@ -17,7 +17,7 @@ export async function signalIndexWithStart(
   payload: unknown,
 ): Promise<void> {
   const { index, namespace, queue } = target;
-  const options = { taskQueue, args: [{ namespace, queue }] as [{ namespace: string; queue: string }], signal, signalArgs: [payload] as [unknown] };
+  const options = { taskQueue: indexTaskQueue(taskQueue), args: [{ namespace, queue }] as [{ namespace: string; queue: string }], signal, signalArgs: [payload] as [unknown] };
   if (index === 'queue') {
     await client.workflow.signalWithStart<typeof QueueWorkflow, [unknown]>('QueueWorkflow', {
       ...options,

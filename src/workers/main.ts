@@ -2,7 +2,7 @@ import { loadConfig } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { connectClient, connectWorker } from '../temporal/connect';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { createFerryWorker, stopWorker } from './worker';
+import { FerryWorker } from './worker';
 
 /** A worker alone, for deployments that scale workers apart from the API. */
 async function main(): Promise<void> {
@@ -11,8 +11,8 @@ async function main(): Promise<void> {
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);
-  const worker = await createFerryWorker({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE });
-  onShutdownSignal(async () => stopWorker(worker));
+  const worker = await FerryWorker.create({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE });
+  onShutdownSignal(async () => worker.shutdown());
   await worker.run();
   await connection.close();
   await clientConnection.close();

@@ -11,6 +11,12 @@ export const deadLetterWorkflowId = (namespace: string, queue: string): string =
   `deadletter/${namespace}/${queue}`;
 export const TOKEN_REGISTRY_WORKFLOW_ID = 'ferry/tokens';
 
+/**
+ * Index workflows (queues, dead letters, tokens) run on their own task queue, so that a backlog of
+ * job workflow tasks never delays a consume, a size or a long poll.
+ */
+export const indexTaskQueue = (taskQueue: string): string => `${taskQueue}-index`;
+
 /** Search attributes Ferry registers; the dev server gets them with --search-attribute at start. */
 export const FerryNamespace = defineSearchAttributeKey('FerryNamespace', SearchAttributeType.KEYWORD);
 export const FerryQueue = defineSearchAttributeKey('FerryQueue', SearchAttributeType.KEYWORD);

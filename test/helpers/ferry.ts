@@ -1,16 +1,15 @@
 import pino from 'pino';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
 import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
-import { createFerryWorker } from '../../src/workers/worker';
+import { FerryWorker } from '../../src/workers/worker';
 import { createDevServerEnv } from './temporal';
 
 export interface FerryUnderTest {
   env: TestWorkflowEnvironment;
-  worker: Worker;
+  worker: FerryWorker;
   api: RunningApi;
   config: Config;
   /** Fetches a path of the queue API. */
@@ -35,7 +34,7 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
     FERRY_TOKEN_REFRESH_MS: '500',
     ...env,
   });
-  const worker = await createFerryWorker({
+  const worker = await FerryWorker.create({
     connection: temporal.nativeConnection,
     client: temporal.client,
     namespace: temporal.namespace ?? 'default',

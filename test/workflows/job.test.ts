@@ -1,7 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities';
 import { JobQueue } from '../../src/temporal/job-queue';
+import { FerryWorker } from '../../src/workers/worker';
 import { jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
 import type { JobState, JobView } from '../../src/workflows/job.messages';
 import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
@@ -11,18 +10,18 @@ import { createTimeSkippingEnv } from '../helpers/temporal';
 const taskQueue = 'job-workflow-test';
 const ns = 'test';
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let worker: FerryWorker;
 let running: Promise<void>;
 let jobs: JobQueue;
 let queueCounter = 0;
 
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
-  worker = await Worker.create({
+  worker = await FerryWorker.create({
     connection: env.nativeConnection,
+    client: env.client,
+    namespace: env.namespace ?? 'default',
     taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
-    activities: createActivities({ client: env.client, taskQueue }),
   });
   running = worker.run();
   jobs = new JobQueue(env.client, taskQueue);

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench`: latency of Ferry's queue paths against a real Temporal dev server and worker,
+ * loopback only, bounded in count. Prints a table and writes bench/results/<date>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startFerry } from '../test/helpers/ferry';
+
+const N = Number(process.env.FERRY_BENCH_N ?? 300);
+
+interface Summary {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+const summarize = (samples: number[]): Summary => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+};
+
+const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const ferry = await startFerry();
+  try {
+    const token = await ferry.token('bench');
+    const headers = { 'X-Token': token };
+    const publish = async (queue: string, query = '') => {
+      const res = await ferry.queue(`/api/bench/${queue}${query}`, { method: 'PUT', body: 'x', headers });
+      if (res.status !== 201) throw new Error(`publish answered ${res.status}`);
+      return ((await res.json()) as { job_id: string }).job_id;
+    };
+    const consume = async (queue: string, query = '') => {
+      const res = await ferry.queue(`/api/bench/${queue}${query}`, { headers });
+      return { status: res.status, body: (await res.json()) as { job_id?: string } };
+    };
+    const results: Record<string, Summary> = {};
+    const measure = async (name: string, n: number, run: (i: number) => Promise<number>) => {
+      for (let i = 0; i < Math.min(20, n); i++) await run(-1 - i); // warm-up
+      const samples: number[] = [];
+      for (let i = 0; i < n; i++) samples.push(await run(i));
+      results[name] = summarize(samples);
+      console.log(`${name.padEnd(44)} ${JSON.stringify(results[name])}`);
+    };
+
+    await measure('empty timeout=0 consume (ms)', N, async () => {
+      await consume('empty'); // the queue exists after the first call
+      const t = process.hrtime.bigint();
+      const { status } = await consume('empty');
+      if (status !== 404) throw new Error(`expected 404, got ${status}`);
+      return since(t);
+    });
+
+    await measure('publish (ms)', N, async () => {
+      const t = process.hrtime.bigint();
+      await publish('lat');
+      return since(t);
+    });
+
+    await measure('consume of a ready job (ms)', N, async () => {
+      const t = process.hrtime.bigint();
+      const { status } = await consume('lat', '?ttr=600');
+      if (status !== 200) throw new Error(`expected 200, got ${status}`);
+      return since(t);
+    });
+
+    // Long poll: a consumer waits; a job is published; time from the publish's answer to the job.
+    await measure('long poll wake-up after publish (ms)', Math.min(N, 50), async (i) => {
+      const queue = `wake${i}`;
+      let woke = 0n;
+      const waiting = consume(queue, '?timeout=30&ttr=600').then((r) => {
+        woke = process.hrtime.bigint();
+        return r;
+      });
+      await sleep(200);
+      await publish(queue);
+      const published = process.hrtime.bigint();
+      if ((await waiting).status !== 200) throw new Error('long poll found no job');
+      return Number(woke - published) / 1e6;
+    });
+
+    // Over a minute, past Temporal's 60 s poll limit: one sample.
+    await measure('long poll wake-up after a 65 s wait (ms)', 1, async (i) => {
+      if (i < 0) return 0;
+      let woke = 0n;
+      const waiting = consume('wake-long', '?timeout=120&ttr=600').then((r) => {
+        woke = process.hrtime.bigint();
+        return r;
+      });
+      await sleep(65_000);
+      await publish('wake-long');
+      const published = process.hrtime.bigint();
+      if ((await waiting).status !== 200) throw new Error('long poll found no job');
+      return Number(woke - published) / 1e6;
+    });
+
+    // Delay: a waiting consumer gets the job; lateness = arrival - (publish answer + delay).
+    await measure('delay=2 s lateness (ms)', Math.min(N, 20), async (i) => {
+      const queue = `delay${i}`;
+      await publish(queue, '?delay=2');
+      const due = process.hrtime.bigint() + 2_000_000_000n;
+      const { status } = await consume(queue, '?timeout=10&ttr=600');
+      if (status !== 200) throw new Error('delayed job never came');
+      return Number(process.hrtime.bigint() - due) / 1e6;
+    });
+
+    // ttr: a job consumed with ttr=1 and not acked comes back; lateness = return - (consume + 1 s).
+    await measure('ttr=1 s expiry lateness (ms)', Math.min(N, 20), async (i) => {
+      const queue = `ttr${i}`;
+      await publish(queue, '?tries=2');
+      await consume(queue, '?ttr=1');
+      const due = process.hrtime.bigint() + 1_000_000_000n;
+      const { status } = await consume(queue, '?timeout=10&ttr=600');
+      if (status !== 200) throw new Error('job did not return after ttr');
+      return Number(process.hrtime.bigint() - due) / 1e6;
+    });
+
+    // size is exact once writes settle: publish 50, then read size until it says 50.
+    await measure('size exact after 50 publishes (ms)', 5, async (i) => {
+      const queue = `size${i + 100}`;
+      await Promise.all(Array.from({ length: 50 }, () => publish(queue)));
+      const t = process.hrtime.bigint();
+      for (;;) {
+        const res = await ferry.queue(`/api/bench/${queue}/size`);
+        if (((await res.json()) as { size: number }).size === 50) return since(t);
+      }
+    });
+
+    const report = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      server: 'temporal server start-dev (CLI v1.5.1, in-memory SQLite), one Ferry worker, API in the same process',
+      results,
+    };
+    const dir = join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${report.date.slice(0, 19).replace(/:/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`written ${file}`);
+  } finally {
+    await ferry.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
