@@ -15,6 +15,8 @@ export const configSchema = z.object({
   FERRY_ADMIN_PORT: port.default(7778),
   FERRY_TEMPORAL_PORT: port.default(7233),
   FERRY_UI_PORT: port.default(8233),
+  /** Where the worker publishes the metrics only job workflows see (expired, dead, consume-to-ack). */
+  FERRY_WORKER_METRICS_PORT: port.default(9464),
   /** `user:password` pairs separated by commas; when set, the admin API asks for HTTP basic auth. */
   FERRY_ADMIN_ACCOUNTS: z
     .string()

@@ -5,7 +5,7 @@ import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './temporal/dev-server';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { FerryWorker } from './workers/worker';
+import { FerryWorker, installWorkerRuntime } from './workers/worker';
 import { exitOnStartupError, onShutdownSignal } from './process';
 
 /**
@@ -13,6 +13,7 @@ import { exitOnStartupError, onShutdownSignal } from './process';
  * Temporal dev server persisting under FERRY_DATA_DIR.
  */
 async function main(config: Config): Promise<void> {
+  installWorkerRuntime(config.FERRY_HOST, config.FERRY_WORKER_METRICS_PORT);
   let devServer: DevServer | undefined;
   let address = config.TEMPORAL_ADDRESS;
   if (!address) {
@@ -41,7 +42,7 @@ async function main(config: Config): Promise<void> {
   console.log(`
 Ferry is running.
   queue API  ${api.queueUrl}/api/:namespace/:queue
-  admin API  ${api.adminUrl}
+  admin API  ${api.adminUrl}  (metrics: ${api.adminUrl}/metrics and http://${config.FERRY_HOST}:${config.FERRY_WORKER_METRICS_PORT}/metrics)
   Temporal   ${address}${devServer ? `\n  Web UI     ${devServer.uiUrl}` : ''}
 
 Create a first token:

@@ -52,17 +52,27 @@ export class QueueMetrics {
     };
   }
 
-  /** Registers a gauge whose value is read when Prometheus scrapes. */
-  addGauge(name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => Promise<void>): void {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        await collect(this);
-      },
-    });
+  /** Ready and dead-letter sizes of every queue, read from the index workflows when Prometheus scrapes. */
+  collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number }[]>): void {
+    // One read serves both gauges: whichever is collected first in a scrape starts it.
+    let scrape: Promise<void> | undefined;
+    const collect = async () => {
+      scrape ??= read().then((sizes) => {
+        ready.reset();
+        dead.reset();
+        for (const { namespace, queue, ...size } of sizes) {
+          ready.set({ namespace, queue }, size.ready);
+          dead.set({ namespace, queue }, size.dead);
+        }
+      });
+      try {
+        await scrape;
+      } finally {
+        setImmediate(() => (scrape = undefined));
+      }
+    };
+    const labelNames = ['namespace', 'queue'];
+    const ready = new Gauge({ name: 'ferry_queue_ready_jobs', help: 'Ready jobs per queue', labelNames, registers: [this.registry], collect });
+    const dead = new Gauge({ name: 'ferry_queue_dead_jobs', help: 'Dead-letter size per queue', labelNames, registers: [this.registry], collect });
   }
 }

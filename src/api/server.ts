@@ -23,7 +23,18 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     log.warn({ err }, 'token refresh failed'),
   );
   await tokens.start();
-  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics: new QueueMetrics() };
+  const metrics = new QueueMetrics();
+  metrics.collectQueueSizes(async () => {
+    const sizes: { namespace: string; queue: string; ready: number; dead: number }[] = [];
+    for (const [namespace, queues] of Object.entries(await jobs.listQueues())) {
+      for (const queue of queues) {
+        const [stats, dead] = await Promise.all([jobs.stats(namespace, queue, 0), jobs.deadLetter(namespace, queue)]);
+        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size });
+      }
+    }
+    return sizes;
+  });
+  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics };
   const queueApp = await buildQueueApp(services, log);
   const adminApp = await buildAdminApp(services, log);
   const queueUrl = await queueApp.listen({ host: config.FERRY_HOST, port: config.FERRY_API_PORT });

@@ -2,11 +2,12 @@ import { loadConfig } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { connectClient, connectWorker } from '../temporal/connect';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { FerryWorker } from './worker';
+import { FerryWorker, installWorkerRuntime } from './worker';
 
 /** A worker alone, for deployments that scale workers apart from the API. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  installWorkerRuntime(config.FERRY_HOST, config.FERRY_WORKER_METRICS_PORT);
   const address = config.TEMPORAL_ADDRESS ?? `${config.FERRY_HOST}:${config.FERRY_TEMPORAL_PORT}`;
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);

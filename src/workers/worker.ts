@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, State } from '@temporalio/worker';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { indexTaskQueue } from '../workflows/ids';
 
@@ -46,6 +46,16 @@ export class FerryWorker {
   getState(): State {
     return this.workers[0]!.getState();
   }
+}
+
+/**
+ * Installs the worker runtime once per process, with a Prometheus endpoint for the metrics job
+ * workflows emit. Must run before the first worker or connection is created.
+ */
+export function installWorkerRuntime(host: string, metricsPort: number): void {
+  Runtime.install({
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `${host}:${metricsPort}`, countersTotalSuffix: true, unitSuffix: true } } },
+  });
 }
 
 /** The bundler logs every module at INFO; only its warnings matter. */

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  metricMeter,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -23,6 +24,11 @@ const { signalIndex } = proxyActivities<ReturnType<typeof createActivities>>({
 });
 
 const TERMINAL: readonly JobState[] = ['acked', 'expired', 'destroyed'];
+
+// Moments only the job sees; the worker's Prometheus exporter publishes them (not during replay).
+const consumeToAck = metricMeter.createHistogram('ferry_consume_to_ack', 'int', 'ms', 'Time from consume to ack');
+const expiredJobs = metricMeter.createCounter('ferry_jobs_expired', undefined, 'Jobs whose ttl ran out');
+const deadJobs = metricMeter.createCounter('ferry_jobs_dead', undefined, 'Jobs moved to the dead letter');
 
 /**
  * One lmstfy job. Its timers carry delay, ttr and ttl; its state is the truth that the queue and
@@ -61,6 +67,10 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
   };
 
   const enter = (next: JobState): void => {
+    const tags = { namespace, queue };
+    if (state === 'working' && next === 'acked') consumeToAck.record(Date.now() - since, tags);
+    if (next === 'expired') expiredJobs.add(1, tags);
+    if (next === 'dead') deadJobs.add(1, tags);
     state = next;
     epoch++;
     since = Date.now();

@@ -8,6 +8,7 @@ import { deadLetterWorkflowId } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { startFerry } from '../helpers/ferry';
+import { WORKER_METRICS_PORT } from '../setup';
 
 let ferry: FerryUnderTest;
 
@@ -134,6 +135,8 @@ describe('info, version, pools, metrics, health', () => {
     expect((await json(await ferry.admin('/version'))).body).toMatchObject({ version: expect.any(String) as string });
     const metrics = await (await ferry.admin('/metrics')).text();
     expect(metrics).toMatch(/ferry_jobs_published_total\{namespace="infons",queue="alpha"\} 1/);
+    expect(metrics).toMatch(/ferry_queue_ready_jobs\{namespace="infons",queue="alpha"\} 1/);
+    expect(metrics).toMatch(/ferry_queue_dead_jobs\{namespace="infons",queue="beta"\} 0/);
     expect(await json(await ferry.admin('/health'))).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await json(await ferry.admin('/ready'))).toEqual({ status: 200, body: { status: 'ready' } });
   });
