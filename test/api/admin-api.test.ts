@@ -164,5 +164,13 @@ describe('Temporal CLI', () => {
       expect(job.status).toBe(200);
       expect((await job.json())).toMatchObject({ job_id, remain_tries: 0 });
     });
+
+    // The job's own moments reach the worker's Prometheus endpoint.
+    await ferry.queue(`/api/cli/jobs/job/${job_id}`, { method: 'DELETE', headers });
+    await eventually(async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`)).text();
+      expect(metrics).toMatch(/ferry_jobs_dead_total\{[^}]*namespace="cli"[^}]*\} 1/);
+      expect(metrics).toMatch(/ferry_consume_to_ack_ms_count\{[^}]*namespace="cli"[^}]*\} 1/);
+    });
   });
 });
