@@ -42,7 +42,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level', 'warn',
     ...devServerSearchAttributeArgs(),
   ];
-  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its own process group: Ctrl-C reaches Ferry only, which stops the server last, after the
+  // worker has drained.
+  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   const exited = new Promise<number | null>((done) => child.once('exit', done));
   child.once('error', () => undefined);
   // Whatever way this process ends, the server must not outlive it holding the port and database.
