@@ -12,7 +12,7 @@ export interface IndexSpan {
 }
 
 /** Visibility query for a span; every filter is on an indexed search attribute. */
-export function spanQuery({ namespace, queue, state, from, to }: IndexSpan): string {
+function spanQuery({ namespace, queue, state, from, to }: IndexSpan): string {
   return [
     `FerryNamespace = '${namespace}'`,
     `FerryQueue = '${queue}'`,

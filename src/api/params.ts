@@ -10,7 +10,7 @@ export const MAX_NAME_LENGTH = 255;
  * A query parameter as lmstfy parses it: absent means the default, anything else must be a whole
  * number in range (an empty `?ttl=` is an error, not the default). Repeated parameters use the first.
  */
-export const uintParam = (name: string, fallback: number, max = UINT32_MAX, min = 0) =>
+const uintParam = (name: string, fallback: number, max = UINT32_MAX, min = 0) =>
   z
     .union([z.string(), z.array(z.string())])
     .optional()

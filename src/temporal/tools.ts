@@ -19,7 +19,7 @@ export function temporalTools(): TemporalTools {
 }
 
 /** The folder holding package.json, whether this runs from src/ (tests) or dist/src/ (npm start). */
-export function projectRoot(from = __dirname): string {
+function projectRoot(from = __dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json')) && !dir.endsWith('dist')) return dir;
     if (dirname(dir) === dir) return process.cwd();

@@ -15,7 +15,7 @@ import { Refiller } from './refill';
 import { RunBudget } from './run-budget';
 
 /** lmstfy's respawn defaults: one job, a day to live. */
-export const DEFAULT_RESPAWN: RespawnDeadRequest = { limit: 1, ttl: 86400 };
+const DEFAULT_RESPAWN: RespawnDeadRequest = { limit: 1, ttl: 86400 };
 
 /**
  * The dead letter of one queue: jobs that ran out of tries, oldest first. Respawning or deleting

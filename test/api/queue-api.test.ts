@@ -214,6 +214,8 @@ describe('publish and consume', () => {
     const first = await publish(queue, 'x', '', headers);
     const second = await publish(queue, 'x', '', headers);
     expect(second).toBe(first);
+    const again = await ferry.queue(`/api/${ns}/${queue}`, withToken({ method: 'PUT', body: 'x', headers }));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await json(await ferry.queue(`/api/${ns}/${queue}/size`))).toEqual({ status: 200, body: { namespace: ns, queue, size: 1 } });
   });
 });

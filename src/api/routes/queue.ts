@@ -109,7 +109,7 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
   app.put('/api/:namespace/:queue', { ...publishRoute, bodyLimit: maxJob }, async (request, reply) => {
     const { namespace, queue } = request.params;
     const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    const { jobIds } = await jobs.publish({
+    const { jobIds, replayed } = await jobs.publish({
       namespace,
       queue,
       bodies: [body],
@@ -117,7 +117,8 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
       attributes: jobAttributes(request),
       idempotencyKey: idempotencyKey(request),
     });
-    metrics.published(namespace, queue, 1);
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    else metrics.published(namespace, queue, 1);
     return reply.status(201).send({ msg: 'published', job_id: jobIds[0]! });
   });
 
@@ -158,7 +159,7 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
       if (elements.length === 0) throw badRequest('no jobs');
       if (elements.length > MAX_BULK_JOBS) throw badRequest('too many jobs');
       if (elements.some((e) => e.length > maxJob)) throw payloadTooLarge('job too large');
-      const { jobIds } = await jobs.publish({
+      const { jobIds, replayed } = await jobs.publish({
         namespace,
         queue,
         bodies: elements,
@@ -166,7 +167,8 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
         attributes: jobAttributes(request),
         idempotencyKey: idempotencyKey(request),
       });
-      metrics.published(namespace, queue, jobIds.length);
+      if (replayed) void reply.header('Idempotent-Replayed', 'true');
+      else metrics.published(namespace, queue, jobIds.length);
       return reply.status(201).send({ msg: 'published', job_ids: jobIds });
     },
   );
