@@ -77,7 +77,7 @@ export class AddressPolicy {
    * directly (Node connects to those without a lookup).
    */
   connector(options: buildConnector.BuildOptions = {}): buildConnector.connector {
-    const connect = buildConnector({ ...options, lookup: this.lookup } as buildConnector.BuildOptions);
+    const connect = buildConnector({ ...options, lookup: this.lookup });
     return (target, callback) => {
       const host = target.hostname.replace(/^\[|\]$/g, '');
       if (isIP(host) && !this.permits(host)) return callback(new ForbiddenAddressError(target.hostname, host), null);
