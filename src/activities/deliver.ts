@@ -89,7 +89,7 @@ export const createDeliveryActivities = ({ dispatcher, maxRetryAfterMs }: Delive
    * ApplicationFailure of a DeliveryFailure type, non-retryable when retrying cannot help, with the
    * record as its detail and, on `Retry-After`, the delay the server asked for.
    */
-  async deliverToEndpoint(delivery: DeliveryRequest): Promise<AttemptRecord> {
+  deliverToEndpoint: async (delivery: DeliveryRequest): Promise<AttemptRecord> => {
     const attempt = Context.current().info.attempt;
     const startedAt = Date.now();
     const headers = {
