@@ -7,17 +7,13 @@ import { temporalTools } from '../../src/temporal/tools';
 import { deadLetterWorkflowId } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
 import type { FerryUnderTest } from '../helpers/ferry';
-import { startFerry } from '../helpers/ferry';
+import { useFerry } from '../helpers/ferry';
 import { WORKER_METRICS_PORT } from '../setup';
 
 let ferry: FerryUnderTest;
 
-beforeAll(async () => {
-  ferry = await startFerry();
-}, 120_000);
-
-afterAll(async () => {
-  await ferry?.stop();
+useFerry((started) => {
+  ferry = started;
 });
 
 const json = async (res: Response) => ({ status: res.status, body: (await res.json()) });

@@ -1,5 +1,5 @@
 import type { FerryUnderTest } from '../helpers/ferry';
-import { startFerry } from '../helpers/ferry';
+import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
 
 let ferry: FerryUnderTest;
@@ -8,13 +8,9 @@ const ns = 'apitest';
 let queueCounter = 0;
 const freshQueue = () => `q${++queueCounter}`;
 
-beforeAll(async () => {
-  ferry = await startFerry();
-  token = await ferry.token(ns);
-}, 120_000);
-
-afterAll(async () => {
-  await ferry?.stop();
+useFerry(async (started) => {
+  ferry = started;
+  token = await started.token(ns);
 });
 
 const auth = { 'X-Token': '' };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FerryUnderTest } from '../helpers/ferry';
-import { startFerry } from '../helpers/ferry';
+import { useFerry } from '../helpers/ferry';
 
 /**
  * The unmodified lmstfy Go client (github.com/bitleak/lmstfy/client v1.0.15) against Ferry: the Go
@@ -39,13 +39,12 @@ const describeFailure = (what: string, err: ExecFailure): string =>
 let ferry: FerryUnderTest;
 let binDir: string;
 
-beforeAll(async () => {
+useFerry(async (started) => {
+  ferry = started;
   binDir = await mkdtemp(join(tmpdir(), 'ferry-lmstfy-client-'));
-  ferry = await startFerry();
-}, 120_000);
+});
 
 afterAll(async () => {
-  await ferry?.stop();
   if (binDir) await rm(binDir, { recursive: true, force: true });
 });
 

@@ -62,3 +62,18 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
   };
   return ferry;
 }
+
+/**
+ * Runs Ferry for the whole test file: started before its tests (then `onStarted`, e.g. to create
+ * tokens), stopped after them.
+ */
+export function useFerry(onStarted: (ferry: FerryUnderTest) => Promise<void> | void): void {
+  let ferry: FerryUnderTest | undefined;
+  beforeAll(async () => {
+    ferry = await startFerry();
+    await onStarted(ferry);
+  }, 120_000);
+  afterAll(async () => {
+    await ferry?.stop();
+  });
+}

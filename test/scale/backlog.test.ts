@@ -1,5 +1,5 @@
 import type { FerryUnderTest } from '../helpers/ferry';
-import { startFerry } from '../helpers/ferry';
+import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
 
 /**
@@ -17,13 +17,9 @@ const queue = 'backlog';
 let ferry: FerryUnderTest;
 let token: string;
 
-beforeAll(async () => {
-  ferry = await startFerry();
-  token = await ferry.token(ns);
-}, 120_000);
-
-afterAll(async () => {
-  await ferry?.stop();
+useFerry(async (started) => {
+  ferry = started;
+  token = await started.token(ns);
 });
 
 const headers = () => ({ 'X-Token': token });
