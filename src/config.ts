@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const seconds = z.coerce.number().int().min(0).max(2 ** 32 - 1);
@@ -42,10 +43,46 @@ export const configSchema = z.object({
   FERRY_MAX_JOB_BYTES: z.coerce.number().int().min(1).max(4 * 1024 * 1024).default(64 * 1024 - 1),
   /** How often each API process re-reads the token registry: a deleted token stops working by then. */
   FERRY_TOKEN_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** How often API processes and workers check the endpoint registry for changes. */
+  FERRY_ENDPOINT_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  /** CIDRs deliveries may reach although they are loopback/private/link-local (tests, local development). */
+  FERRY_PUSH_ALLOW_CIDRS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const cidrs = s.split(',').map((c) => c.trim()).filter(Boolean);
+      for (const cidr of cidrs) {
+        const [address = '', prefix] = cidr.split('/');
+        const family = isIP(address);
+        const max = family === 6 ? 128 : 32;
+        if (!family || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= max))) {
+          ctx.addIssue({ code: 'custom', message: `not a CIDR: "${cidr}"` });
+          return z.NEVER;
+        }
+      }
+      return cidrs;
+    }),
+  /** Longest Retry-After an endpoint can ask for; longer ones are cut to this. */
+  FERRY_PUSH_MAX_RETRY_AFTER_S: seconds.default(600),
+  /** An event's JSON envelope must be smaller than this. */
+  FERRY_PUSH_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024).default(256 * 1024),
+  /** Consecutive failed attempts that pause an endpoint (circuit open). */
+  FERRY_PUSH_FAILURES_TO_PAUSE: z.coerce.number().int().min(1).default(10),
+  /** How long a paused endpoint waits before one probe delivery. */
+  FERRY_PUSH_PAUSE_S: seconds.min(1).default(60),
+  /** An endpoint whose every attempt failed for this long is disabled (Svix: 5 days). */
+  FERRY_PUSH_DISABLE_AFTER_S: seconds.min(1).default(5 * 86400),
   FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The circuit breaker's settings, as the endpoint registry takes them. */
+export const healthPolicy = (config: Config) => ({
+  failuresToPause: config.FERRY_PUSH_FAILURES_TO_PAUSE,
+  pauseMs: config.FERRY_PUSH_PAUSE_S * 1000,
+  disableAfterMs: config.FERRY_PUSH_DISABLE_AFTER_S * 1000,
+});
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -35,6 +35,7 @@ async function main(config: Config): Promise<void> {
     client,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.FERRY_TASK_QUEUE,
+    config,
   });
   const workerDone = worker.run();
   const api = await startApi(config, client);

@@ -5,10 +5,13 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { monotonicFactory } from 'ulid';
 import type { Config } from '../config';
+import type { EndpointDirectory } from '../temporal/endpoint-directory';
 import type { JobQueue } from '../temporal/job-queue';
+import type { PushService } from '../temporal/push-service';
 import { registerErrorHandler } from './errors';
 import type { QueueMetrics } from './metrics';
 import { adminRoutes } from './routes/admin';
+import { pushRoutes } from './routes/push';
 import { queueRoutes } from './routes/queue';
 import type { RateLimiter, TokenStore } from './tokens';
 import { version } from '../../package.json';
@@ -20,6 +23,8 @@ export interface FerryServices {
   tokens: TokenStore;
   limiter: RateLimiter;
   metrics: QueueMetrics;
+  endpoints: EndpointDirectory;
+  pushes: PushService;
 }
 
 declare module 'fastify' {
@@ -54,17 +59,18 @@ function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyIns
   return app;
 }
 
-/** The lmstfy queue API (port 7777 by default). */
+/** The lmstfy queue API and the push API (port 7777 by default). */
 export async function buildQueueApp(services: FerryServices, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = baseApp(services, logger);
   // Job bodies are opaque bytes whatever their content type, so every body arrives as a Buffer.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(swagger, {
-    openapi: { info: { title: 'Ferry queue API (lmstfy-compatible)', version } },
+    openapi: { info: { title: 'Ferry: job queue (lmstfy-compatible) and webhook push', version } },
     transform: jsonSchemaTransform,
   });
   await app.register(queueRoutes);
+  await app.register(pushRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.setNotFoundHandler(async (_request, reply) => reply.status(404).send({ error: 'api not found' }));
   return app;

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError } from '@temporalio/client';
+import { UnknownEndpointError } from '../temporal/push-service';
 
 /**
  * An error with a status and the exact JSON body lmstfy clients expect. Every 4xx Ferry sends is one
@@ -38,6 +39,7 @@ function isTemporalUnavailable(err: unknown): boolean {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
+    if (err instanceof UnknownEndpointError) return reply.status(400).send({ error: err.message });
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply.status(400).send({ error: err.validation[0]?.message ?? 'invalid request' });
     }

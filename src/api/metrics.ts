@@ -28,6 +28,13 @@ export class QueueMetrics {
     registers: [this.registry],
   });
 
+  private readonly eventsPublishedTotal = new Counter({
+    name: 'ferry_push_events_published_total',
+    help: 'Events accepted for push (replays of an id not counted)',
+    labelNames: ['namespace'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_api_' });
   }
@@ -42,6 +49,25 @@ export class QueueMetrics {
 
   acked(namespace: string, queue: string): void {
     this.ackedTotal.inc({ namespace, queue });
+  }
+
+  eventsPublished(namespace: string, count: number): void {
+    this.eventsPublishedTotal.inc({ namespace }, count);
+  }
+
+  /** Dead-lettered deliveries per endpoint, counted in visibility when Prometheus scrapes. */
+  collectDeadDeliveries(read: () => Promise<{ namespace: string; endpoint: string; dead: number }[]>): void {
+    const gauge: Gauge = new Gauge({
+      name: 'ferry_push_dead_deliveries',
+      help: 'Deliveries in the push dead letter (failed or held), per endpoint',
+      labelNames: ['namespace', 'endpoint'],
+      registers: [this.registry],
+      async collect() {
+        const counts = await read();
+        gauge.reset();
+        for (const { namespace, endpoint, dead } of counts) gauge.set({ namespace, endpoint }, dead);
+      },
+    });
   }
 
   /** Marks consumers waiting on these queues; call the returned function when they are done. */

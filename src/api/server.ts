@@ -2,6 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Config } from '../config';
+import { healthPolicy } from '../config';
+import { EndpointDirectory } from '../temporal/endpoint-directory';
+import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
 import type { FerryServices } from './app';
 import { buildAdminApp, buildQueueApp } from './app';
@@ -23,6 +26,14 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     log.warn({ err }, 'token refresh failed'),
   );
   await tokens.start();
+  const endpoints = new EndpointDirectory(client, {
+    taskQueue: config.FERRY_TASK_QUEUE,
+    policy: healthPolicy(config),
+    refreshMs: config.FERRY_ENDPOINT_REFRESH_MS,
+    onRefreshError: (err) => log.warn({ err }, 'endpoint refresh failed'),
+  });
+  await endpoints.start();
+  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints);
   const metrics = new QueueMetrics();
   metrics.collectQueueSizes(async () => {
     const sizes: { namespace: string; queue: string; ready: number; dead: number }[] = [];
@@ -34,7 +45,12 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     }
     return sizes;
   });
-  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics };
+  metrics.collectDeadDeliveries(async () => {
+    const all = endpoints.all();
+    const counts = await Promise.all(all.map((e) => pushes.countDeadLetters(e.namespace, { endpoint: e.id })));
+    return all.map((e, i) => ({ namespace: e.namespace, endpoint: e.id, dead: counts[i]! }));
+  });
+  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics, endpoints, pushes };
   const queueApp = await buildQueueApp(services, log);
   const adminApp = await buildAdminApp(services, log);
   const queueUrl = await queueApp.listen({ host: config.FERRY_HOST, port: config.FERRY_API_PORT });
@@ -45,6 +61,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     services,
     async close() {
       tokens.stop();
+      endpoints.stop();
       // Long polls end first (answering "no job"), so closing the servers does not wait for them.
       await jobs.close();
       await Promise.all([queueApp.close(), adminApp.close()]);

@@ -3,8 +3,12 @@ import { temporal } from '@temporalio/proto';
 import { FERRY_SEARCH_ATTRIBUTES } from '../workflows/ids';
 
 const { IndexedValueType } = temporal.api.enums.v1;
-const VALUE_TYPES = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: IndexedValueType.INDEXED_VALUE_TYPE_INT } as const;
-const CLI_TYPES = { KEYWORD: 'Keyword', INT: 'Int' } as const;
+const VALUE_TYPES = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+} as const;
+const CLI_TYPES = { KEYWORD: 'Keyword', INT: 'Int', KEYWORD_LIST: 'KeywordList' } as const;
 
 type FerryAttributeType = keyof typeof VALUE_TYPES;
 const typeOf = (t: string): FerryAttributeType => t as FerryAttributeType;

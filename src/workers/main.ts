@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);
-  const worker = await FerryWorker.create({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE });
+  const worker = await FerryWorker.create({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE, config });
   onShutdownSignal(async () => worker.shutdown());
   await worker.run();
   await connection.close();

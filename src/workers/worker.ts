@@ -1,8 +1,16 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, State } from '@temporalio/worker';
 import { bundleWorkflowCode, Runtime, Worker } from '@temporalio/worker';
+import { Agent } from 'undici';
 import { createActivities } from '../activities';
-import { indexTaskQueue } from '../workflows/ids';
+import { createPushActivities } from '../activities/push';
+import type { Config } from '../config';
+import { healthPolicy, loadConfig } from '../config';
+import { AddressPolicy } from '../push/ssrf';
+import { EndpointDirectory } from '../temporal/endpoint-directory';
+import { PushService } from '../temporal/push-service';
+import type { Endpoint } from '../workflows/endpoints.messages';
+import { indexTaskQueue, rateLimitedTaskQueue } from '../workflows/ids';
 
 export interface FerryWorkerOptions {
   connection: NativeConnection;
@@ -10,29 +18,103 @@ export interface FerryWorkerOptions {
   client: Client;
   namespace: string;
   taskQueue: string;
+  /** Push settings (SSRF allow-list, circuit breaker, Retry-After cap); the defaults when absent. */
+  config?: Config;
 }
+
+/** In-flight deliveries get this long to finish on shutdown (the default endpoint timeout is 30 s). */
+const SHUTDOWN_GRACE = '40s';
 
 /**
  * Runs every Ferry workflow and activity: one SDK worker polls the jobs' task queue, another the
  * index task queue, so index workflows keep their own pollers and cache however many jobs wait.
+ * Rate-limited endpoints get an activity worker each, on a task queue whose dispatch rate Temporal
+ * caps for all workers together.
  */
 export class FerryWorker {
-  private constructor(private readonly workers: Worker[]) {}
+  private readonly limited = new Map<string, { rate: number; worker: Promise<Worker>; running: Promise<void> }>();
+  private following: Promise<void> = Promise.resolve();
+  private stopping = false;
 
-  static async create({ connection, client, namespace, taskQueue }: FerryWorkerOptions): Promise<FerryWorker> {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly directory: EndpointDirectory,
+    private readonly dispatcher: Agent,
+    private readonly makeLimitedWorker: (taskQueue: string, rate: number) => Promise<Worker>,
+    private readonly taskQueue: string,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  static async create({ connection, client, namespace, taskQueue, config = loadConfig({}) }: FerryWorkerOptions): Promise<FerryWorker> {
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler });
-    const activities = createActivities({ client, taskQueue });
+    const directory = new EndpointDirectory(client, {
+      taskQueue,
+      policy: healthPolicy(config),
+      refreshMs: config.FERRY_ENDPOINT_REFRESH_MS,
+      onRefreshError: () => undefined,
+    });
+    await directory.start();
+    const dispatcher = new Agent({ connect: new AddressPolicy(config.FERRY_PUSH_ALLOW_CIDRS).connector(), keepAliveTimeout: 30_000 });
+    const push = createPushActivities({
+      client,
+      directory,
+      pushes: new PushService(client, taskQueue, directory),
+      dispatcher,
+      maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
+    });
+    const activities = { ...createActivities({ client, taskQueue }), ...push };
     const workers = await Promise.all(
       [taskQueue, indexTaskQueue(taskQueue)].map((queue) =>
-        Worker.create({ connection, namespace, taskQueue: queue, workflowBundle, activities }),
+        Worker.create({ connection, namespace, taskQueue: queue, workflowBundle, activities, shutdownGraceTime: SHUTDOWN_GRACE }),
       ),
     );
-    return new FerryWorker(workers);
+    const makeLimitedWorker = (queue: string, rate: number) =>
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: queue,
+        activities: { deliverToEndpoint: push.deliverToEndpoint },
+        maxTaskQueueActivitiesPerSecond: rate,
+        maxConcurrentActivityTaskPolls: 2,
+        shutdownGraceTime: SHUTDOWN_GRACE,
+      });
+    const onError = (err: unknown) => console.error('rate-limited delivery worker failed', err);
+    return new FerryWorker(workers, directory, dispatcher, makeLimitedWorker, taskQueue, onError);
   }
 
-  /** Resolves when both workers have stopped. */
+  /** Resolves when every worker has stopped. */
   async run(): Promise<void> {
+    this.directory.onChange((endpoints) => this.followRateLimits(endpoints));
     await Promise.all(this.workers.map((w) => w.run()));
+    this.stopping = true;
+    this.followRateLimits([]);
+    await this.following;
+    await Promise.all([...this.limited.values()].map((l) => l.running));
+    this.directory.stop();
+    await this.dispatcher.close();
+  }
+
+  /** One activity worker per rate-limited endpoint, at its rate; changes replace the worker. */
+  private followRateLimits(endpoints: Endpoint[]): void {
+    const wanted = new Map(
+      endpoints.filter((e) => e.rateLimit).map((e) => [rateLimitedTaskQueue(this.taskQueue, e.namespace, e.id), e.rateLimit!]),
+    );
+    this.following = this.following.then(async () => {
+      for (const [queue, current] of this.limited) {
+        if (wanted.get(queue) === current.rate && !this.stopping) continue;
+        this.limited.delete(queue);
+        const worker = await current.worker;
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await current.running;
+      }
+      if (this.stopping) return;
+      for (const [queue, rate] of wanted) {
+        if (this.limited.has(queue)) continue;
+        const worker = this.makeLimitedWorker(queue, rate);
+        this.limited.set(queue, { rate, worker, running: worker.then((w) => w.run()).catch(this.onError) });
+        await worker;
+      }
+    });
   }
 
   /**

@@ -10,6 +10,18 @@ export const queueWorkflowId = (namespace: string, queue: string): string => `qu
 export const deadLetterWorkflowId = (namespace: string, queue: string): string =>
   `deadletter/${namespace}/${queue}`;
 export const TOKEN_REGISTRY_WORKFLOW_ID = 'ferry/tokens';
+/** Every namespace's webhook endpoints, their secrets and their health. */
+export const ENDPOINT_REGISTRY_WORKFLOW_ID = 'ferry/endpoints';
+/** One event and its deliveries. Event ids match ^[-_.:A-Za-z0-9]+$. */
+export const pushWorkflowId = (namespace: string, eventId: string): string => `push/${namespace}/${eventId}`;
+/** Takes bulk re-push and delete signals for a namespace's dead-lettered deliveries (from the CLI). */
+export const pushDeadLetterWorkflowId = (namespace: string): string => `push-deadletter/${namespace}`;
+/** Hands out turns to the deliveries of one ordering key to one endpoint, in publish order. */
+export const orderingWorkflowId = (namespace: string, endpointId: string, key: string): string =>
+  `push-order/${namespace}/${endpointId}/${encodeURIComponent(key)}`;
+/** Deliveries to a rate-limited endpoint wait on their own task queue, whose dispatch rate Temporal caps. */
+export const rateLimitedTaskQueue = (taskQueue: string, namespace: string, endpointId: string): string =>
+  `${taskQueue}-push/${namespace}/${endpointId}`;
 
 /**
  * Index workflows (queues, dead letters, tokens) run on their own task queue, so that a backlog of
@@ -24,4 +36,22 @@ export const FerryState = defineSearchAttributeKey('FerryState', SearchAttribute
 /** Milliseconds since the epoch at which the job entered its current state; orders a queue's jobs. */
 export const FerryStateSince = defineSearchAttributeKey('FerryStateSince', SearchAttributeType.INT);
 
-export const FERRY_SEARCH_ATTRIBUTES = [FerryNamespace, FerryQueue, FerryState, FerryStateSince] as const;
+/** A push's event type. */
+export const FerryEventType = defineSearchAttributeKey('FerryEventType', SearchAttributeType.KEYWORD);
+/** Every endpoint a push delivers to. */
+export const FerryEndpoints = defineSearchAttributeKey('FerryEndpoints', SearchAttributeType.KEYWORD_LIST);
+/** Endpoints whose delivery of this push sits in the dead letter (failed or held). */
+export const FerryDeadEndpoints = defineSearchAttributeKey('FerryDeadEndpoints', SearchAttributeType.KEYWORD_LIST);
+/** Endpoints whose delivery was held because the endpoint was disabled: replayed when it is enabled. */
+export const FerryHeldEndpoints = defineSearchAttributeKey('FerryHeldEndpoints', SearchAttributeType.KEYWORD_LIST);
+
+export const FERRY_SEARCH_ATTRIBUTES = [
+  FerryNamespace,
+  FerryQueue,
+  FerryState,
+  FerryStateSince,
+  FerryEventType,
+  FerryEndpoints,
+  FerryDeadEndpoints,
+  FerryHeldEndpoints,
+] as const;

@@ -32,6 +32,8 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
     FERRY_ADMIN_PORT: '0',
     FERRY_TASK_QUEUE: `ferry-test-${process.pid}`,
     FERRY_TOKEN_REFRESH_MS: '500',
+    FERRY_ENDPOINT_REFRESH_MS: '300',
+    FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
     ...env,
   });
   const worker = await FerryWorker.create({
@@ -39,6 +41,7 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
     client: temporal.client,
     namespace: temporal.namespace ?? 'default',
     taskQueue: config.FERRY_TASK_QUEUE,
+    config,
   });
   const running = worker.run();
   const api = await startApi(config, temporal.client, pino({ level: 'silent' }));

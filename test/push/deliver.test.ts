@@ -1,12 +1,11 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
 import { Agent } from 'undici';
-import type { AttemptRecord, DeliveryRequest } from '../../src/activities/deliver';
-import { createDeliveryActivities, DeliveryFailure, RESPONSE_EXCERPT_BYTES, retryAfterMs } from '../../src/activities/deliver';
+import type { SendResult, WebhookRequest } from '../../src/push/send';
+import { RESPONSE_EXCERPT_BYTES, retryAfterMs, sendWebhook } from '../../src/push/send';
+import { DeliveryFailure } from '../../src/workflows/push.messages';
 import { createSecret } from '../../src/push/signing';
 import { AddressPolicy } from '../../src/push/ssrf';
 
@@ -41,9 +40,8 @@ beforeEach(() => {
 });
 
 const dispatcher = new Agent({ connect: new AddressPolicy(['127.0.0.1/32']).connector() });
-const { deliverToEndpoint } = createDeliveryActivities({ dispatcher, maxRetryAfterMs: 60_000 });
 const secret = createSecret();
-const delivery = (overrides: Partial<DeliveryRequest> = {}): DeliveryRequest => ({
+const delivery = (overrides: Partial<WebhookRequest> = {}): WebhookRequest => ({
   url: `${base}/hook`,
   messageId: 'msg_1',
   body: JSON.stringify({ type: 'invoice.paid', data: { id: 7 } }),
@@ -52,23 +50,21 @@ const delivery = (overrides: Partial<DeliveryRequest> = {}): DeliveryRequest => 
   timeoutMs: 2000,
   ...overrides,
 });
-const run = (request: DeliveryRequest, attempt = 1) => new MockActivityEnvironment({ attempt }).run(deliverToEndpoint, request);
+const run = (request: WebhookRequest, attempt = 1) => sendWebhook(dispatcher, request, attempt, 60_000);
 
-/** The ApplicationFailure an attempt failed with. */
-async function failure(request: DeliveryRequest): Promise<ApplicationFailure> {
-  const err = await run(request).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
+/** An attempt that must have failed. */
+async function failure(request: WebhookRequest): Promise<SendResult & { type: string; nonRetryable: boolean }> {
+  const result = await run(request);
+  if (!result.failureType) throw new Error(`expected a failure, got ${JSON.stringify(result.record)}`);
+  return { ...result, type: result.failureType, nonRetryable: result.record.outcome === 'permanent' };
 }
-const recordOf = (f: ApplicationFailure) => f.details?.[0] as AttemptRecord;
+const recordOf = (f: SendResult) => f.record;
 
-describe('deliverToEndpoint', () => {
+describe('sendWebhook', () => {
   test('2xx succeeds; the receiver verifies the Standard Webhooks signature and sees custom headers', async () => {
     handler = (_req, _body, res) => res.writeHead(204).end();
-    const record = await run(delivery(), 3);
+    const { record, failureType } = await run(delivery(), 3);
+    expect(failureType).toBeUndefined();
     expect(record).toMatchObject({ attempt: 3, status: 204, outcome: 'success', responseExcerpt: '' });
     const [hit] = hits;
     expect(hit?.headers['x-custom']).toBe('yes');
@@ -103,9 +99,9 @@ describe('deliverToEndpoint', () => {
 
   test('Retry-After (seconds or HTTP date) sets the next retry delay, within the cap', async () => {
     handler = (_req, _body, res) => res.writeHead(429, { 'retry-after': '7' }).end();
-    expect((await failure(delivery())).nextRetryDelay).toBe(7000);
+    expect((await failure(delivery())).retryAfterMs).toBe(7000);
     handler = (_req, _body, res) => res.writeHead(503, { 'retry-after': '3600' }).end();
-    expect((await failure(delivery())).nextRetryDelay).toBe(60_000);
+    expect((await failure(delivery())).retryAfterMs).toBe(60_000);
     expect(retryAfterMs(new Date(Date.UTC(2026, 0, 1, 0, 0, 30)).toUTCString(), Date.UTC(2026, 0, 1))).toBe(30_000);
     expect(retryAfterMs('soon', 0)).toBeUndefined();
   });

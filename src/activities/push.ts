@@ -1,0 +1,101 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Dispatcher } from 'undici';
+import { sendWebhook } from '../push/send';
+import type { EndpointDirectory } from '../temporal/endpoint-directory';
+import type { PushService } from '../temporal/push-service';
+import type { Endpoint } from '../workflows/endpoints.messages';
+import type { AttemptRecord, DeadLetterFilter, DeliveryAttempt } from '../workflows/push.messages';
+import { attemptSignal, DeliveryFailure } from '../workflows/push.messages';
+
+export interface PushActivityDeps {
+  client: Client;
+  directory: EndpointDirectory;
+  pushes: PushService;
+  /** An undici dispatcher with the SSRF connector; pooled connections per origin. */
+  dispatcher: Dispatcher;
+  /** Longest `Retry-After` honoured; longer ones are cut to this. */
+  maxRetryAfterMs: number;
+}
+
+/** The headers an endpoint asked for: its auth and its custom headers. */
+export function endpointHeaders(endpoint: Endpoint): Record<string, string> {
+  const headers = { ...endpoint.headers };
+  const { auth } = endpoint;
+  if (auth.type === 'basic') headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth.type === 'bearer') headers.authorization = `Bearer ${auth.token}`;
+  if (auth.type === 'header') headers[auth.name.toLowerCase()] = auth.value;
+  return headers;
+}
+
+const final = (type: string, message: string, details?: unknown) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, ...(details ? { details: [details] } : {}) });
+
+/** Activities of push workflows; the worker hands in its dispatcher and endpoint copy, tests local ones. */
+export const createPushActivities = ({ client, directory, pushes, dispatcher, maxRetryAfterMs }: PushActivityDeps) => ({
+  /**
+   * One attempt to deliver an event to an endpoint, read from the registry at the time of the
+   * attempt (so fixed URLs and rotated secrets apply to retries). Resolves with the attempt record on
+   * 2xx; otherwise throws an ApplicationFailure of a DeliveryFailure type with the record as detail,
+   * the next delay from the endpoint's schedule or its Retry-After, non-retryable when retrying
+   * cannot help. A paused endpoint answers EndpointPaused before any request.
+   */
+  deliverToEndpoint: async (delivery: DeliveryAttempt): Promise<AttemptRecord> => {
+    const context = Context.current();
+    const attempt = delivery.attemptsBefore + context.info.attempt;
+    const ref = { namespace: delivery.namespace, id: delivery.endpointId };
+    // An endpoint created through another API process may be newer than this copy.
+    if (!directory.get(ref.namespace, ref.id)) await directory.refresh();
+    const endpoint = directory.get(ref.namespace, ref.id);
+    if (!endpoint) throw final(DeliveryFailure.missing, 'the endpoint was deleted');
+    if (!endpoint.enabled) throw final(DeliveryFailure.disabled, `the endpoint is disabled: ${endpoint.disabledReason ?? 'by a user'}`);
+    if (endpoint.health.state === 'paused') {
+      const gate = await directory.admit(ref);
+      if (!gate.go) throw final(DeliveryFailure.paused, 'the endpoint is paused', { until: gate.until, attemptsUsed: attempt - 1 });
+    }
+
+    const { record, failureType, retryAfterMs } = await sendWebhook(
+      dispatcher,
+      { url: endpoint.url, messageId: delivery.messageId, body: delivery.body, headers: endpointHeaders(endpoint), keys: endpoint.keys, timeoutMs: endpoint.timeoutMs },
+      attempt,
+      maxRetryAfterMs,
+    );
+    const tags = { namespace: ref.namespace, endpoint: ref.id, outcome: record.outcome };
+    context.metricMeter.createCounter('ferry_push_attempts', undefined, 'Delivery attempts, by outcome').add(1, tags);
+    context.metricMeter.createHistogram('ferry_push_attempt_duration', 'int', 'ms', 'Delivery attempt latency').record(record.durationMs, tags);
+
+    const log = (err: unknown): void => {
+      context.log.warn('could not tell the endpoint registry', { error: String(err) });
+    };
+    if (record.outcome === 'success') {
+      await directory.report(ref, true).catch(log);
+      return record;
+    }
+    if (failureType === DeliveryFailure.gone) await directory.setEnabled(ref, false, 'the endpoint answered 410 Gone');
+    // A refused event says nothing about the endpoint's health; an unreachable endpoint does.
+    if (failureType === DeliveryFailure.unavailable) await directory.report(ref, false, record.error ?? `HTTP ${record.status}`).catch(log);
+    const retry = record.outcome === 'retry' && attempt <= delivery.retrySchedule.length;
+    if (retry) {
+      // Only the last attempt's outcome reaches the workflow's history; the earlier ones are told.
+      await client.workflow.getHandle(delivery.workflowId).signal(attemptSignal, { endpointId: ref.id, record }).catch(log);
+    }
+    throw ApplicationFailure.create({
+      type: failureType,
+      message: record.status === undefined ? (record.error ?? 'failed') : `the endpoint answered ${record.status}`,
+      nonRetryable: !retry,
+      details: [record],
+      nextRetryDelay: retry ? (retryAfterMs ?? delivery.retrySchedule[attempt - 1]! * 1000) : undefined,
+    });
+  },
+
+  /** Puts a push in line for its ordering key at an endpoint (again: duplicates are ignored). */
+  async enqueueOrdered(request: { namespace: string; endpointId: string; key: string; workflowId: string }): Promise<void> {
+    await pushes.enqueueOrdered(request);
+  },
+
+  /** Bulk re-push or delete from the dead letter, asked for by a signal (e.g. from the CLI). */
+  async applyToDeadLetters(request: { namespace: string; action: 'repush' | 'discard'; filter: DeadLetterFilter }): Promise<number> {
+    return pushes.applyToDeadLetters(request.namespace, request.action, request.filter);
+  },
+});

@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import { isWebhookSecret } from '../push/signing';
+import type { Endpoint, EndpointSettings } from '../workflows/endpoints.messages';
+
+const WORD = '[-_A-Za-z0-9]+';
+export const EVENT_TYPE = new RegExp(`^${WORD}(\\.${WORD})*$`);
+const PATTERN = new RegExp(`^(\\*|#|${WORD})(\\.(\\*|#|${WORD}))*$`);
+
+export const namespaceParams = z.object({ namespace: z.string().regex(/^[-_A-Za-z0-9]{1,255}$/, 'invalid namespace') });
+export const endpointId = z.string().regex(/^[-_A-Za-z0-9]{1,64}$/, 'endpoint ids are 1-64 of A-Z a-z 0-9 - _');
+export const eventId = z.string().regex(/^[-_.:A-Za-z0-9]{1,200}$/, 'event ids are 1-200 of A-Z a-z 0-9 - _ . :');
+export const eventType = z.string().max(256).regex(EVENT_TYPE, 'event types are dot-separated words of A-Z a-z 0-9 - _');
+export const endpointParams = namespaceParams.extend({ id: endpointId });
+export const eventParams = namespaceParams.extend({ id: eventId });
+
+const secret = z.string().refine(isWebhookSecret, 'a secret is whsec_ followed by base64 of 24 to 64 bytes');
+/** Headers Ferry sets itself; an endpoint cannot override them. */
+const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|transfer-encoding|connection|user-agent)$/i;
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'invalid header name');
+const headerValue = z.string().max(4096).regex(/^[^\r\n\0]*$/, 'header values cannot contain CR, LF or NUL');
+
+const auth = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }),
+  z.object({ type: z.literal('basic'), username: z.string().min(1).max(256).regex(/^[^:\r\n]*$/), password: headerValue }),
+  z.object({ type: z.literal('bearer'), token: headerValue.min(1) }),
+  z.object({
+    type: z.literal('header'),
+    name: headerName.refine((n) => !RESERVED_HEADERS.test(n), 'this header is set by Ferry'),
+    value: headerValue,
+  }),
+]);
+
+/** What a user may set on an endpoint; every field optional (create fills defaults, update keeps values). */
+export const endpointSettings = z.object({
+  url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL' }).max(2048),
+  description: z.string().max(1024),
+  eventTypes: z.array(z.string().max(256).regex(PATTERN, 'patterns are dot-separated words, * or #')).min(1).max(100),
+  auth,
+  headers: z
+    .record(headerName, headerValue)
+    .refine((h) => Object.keys(h).length <= 50, 'at most 50 headers')
+    .refine((h) => !Object.keys(h).some((n) => RESERVED_HEADERS.test(n)), 'webhook-*, content-type, host and user-agent are set by Ferry'),
+  timeoutMs: z.number().int().min(100).max(120_000),
+  retrySchedule: z.array(z.number().int().min(0).max(7 * 86400)).max(20),
+  rateLimit: z.number().int().min(1).max(10_000).nullable(),
+  ordering: z.boolean(),
+}).partial();
+
+export const DEFAULT_SETTINGS: Omit<EndpointSettings, 'url'> = {
+  description: '',
+  eventTypes: ['#'],
+  auth: { type: 'none' },
+  headers: {},
+  timeoutMs: 30_000,
+  retrySchedule: [10, 30, 90],
+  rateLimit: null,
+  ordering: false,
+};
+
+export const createEndpointBody = endpointSettings.required({ url: true }).extend({
+  id: endpointId.optional(),
+  /** Bring your own secret (e.g. when moving from another service); otherwise Ferry makes one. */
+  secret: secret.optional(),
+});
+
+export const rotateSecretBody = z.object({
+  secret: secret.optional(),
+  /** How long the old secret keeps signing next to the new one. */
+  overlapSeconds: z.number().int().min(0).max(30 * 86400).default(86400),
+});
+
+export const disableBody = z.object({ reason: z.string().max(1024).optional() }).default({});
+export const enableBody = z.object({ replayHeld: z.boolean().default(true) }).default({ replayHeld: true });
+
+const healthView = z.object({
+  state: z.enum(['healthy', 'failing', 'paused']),
+  consecutiveFailures: z.number().int(),
+  failingSince: z.string().nullable(),
+  pausedUntil: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+
+/** An endpoint as the API shows it: secrets and credentials are never shown again after creation. */
+export const endpointView = z.object({
+  id: z.string(),
+  url: z.string(),
+  description: z.string(),
+  eventTypes: z.array(z.string()),
+  auth: z.object({ type: z.string(), username: z.string().optional(), name: z.string().optional() }),
+  headers: z.record(z.string(), z.string()),
+  timeoutMs: z.number().int(),
+  retrySchedule: z.array(z.number().int()),
+  rateLimit: z.number().int().nullable(),
+  ordering: z.boolean(),
+  enabled: z.boolean(),
+  disabledReason: z.string().nullable(),
+  secrets: z.array(z.object({ hint: z.string(), expiresAt: z.string().nullable() })),
+  health: healthView,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof endpointView> {
+  const { auth: a } = e;
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    eventTypes: e.eventTypes,
+    auth: a.type === 'basic' ? { type: a.type, username: a.username } : a.type === 'header' ? { type: a.type, name: a.name } : { type: a.type },
+    headers: e.headers,
+    timeoutMs: e.timeoutMs,
+    retrySchedule: e.retrySchedule,
+    rateLimit: e.rateLimit,
+    ordering: e.ordering,
+    enabled: e.enabled,
+    disabledReason: e.disabledReason,
+    secrets: e.keys
+      .filter((k) => k.expiresAt === undefined || k.expiresAt > now)
+      .map((k) => ({ hint: `${k.secret.slice(0, 10)}…`, expiresAt: iso(k.expiresAt) })),
+    health: {
+      state: e.health.state,
+      consecutiveFailures: e.health.consecutiveFailures,
+      failingSince: iso(e.health.failingSince),
+      pausedUntil: iso(e.health.pausedUntil),
+      lastError: e.health.lastError,
+    },
+    createdAt: iso(e.createdAt)!,
+    updatedAt: iso(e.updatedAt)!,
+  };
+}
+
+/** An event as published. */
+export const publishBody = z.object({
+  id: eventId.optional(),
+  type: eventType,
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  source: z.string().max(256).optional(),
+  correlationId: z.string().max(256).optional(),
+  data: z.unknown().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Deliver to these endpoints only, whatever their patterns. */
+  endpoints: z.array(endpointId).min(1).max(100).optional(),
+  /** Deliveries to endpoints with ordering on reach them in publish order per key. */
+  orderingKey: z.string().min(1).max(256).optional(),
+});
+export type PublishBody = z.infer<typeof publishBody>;
+
+export const MAX_BATCH_EVENTS = 100;
+export const publishBatchBody = z.object({ events: z.array(publishBody).min(1).max(MAX_BATCH_EVENTS) });
+
+export const publishedView = z.object({ id: z.string(), endpoints: z.array(z.string()), replayed: z.boolean() });
+
+const attemptView = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  durationMs: z.number().int().nullable(),
+  status: z.number().int().nullable(),
+  error: z.string().nullable(),
+  outcome: z.string(),
+  responseExcerpt: z.string().optional(),
+});
+export type AttemptView = z.infer<typeof attemptView>;
+
+const statusEnum = z.enum(['pending', 'pushing', 'push_success', 'push_failed']);
+
+export const eventView = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: statusEnum,
+  event: z.record(z.string(), z.unknown()),
+  orderingKey: z.string().nullable(),
+  deliveries: z.array(
+    z.object({
+      endpointId: z.string(),
+      status: statusEnum,
+      attempts: z.array(attemptView),
+      pausedUntil: z.string().nullable(),
+      deadLetter: z.object({ reason: z.string(), held: z.boolean(), at: z.string() }).nullable(),
+    }),
+  ),
+});
+
+const timeFilter = {
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+};
+export const eventListQuery = z.object({ type: eventType.optional(), status: statusEnum.optional(), ...timeFilter });
+export const eventListView = z.object({
+  events: z.array(z.object({ id: z.string(), type: z.string(), status: statusEnum, endpoints: z.array(z.string()), createdAt: z.string() })),
+});
+
+export const traceView = z.object({
+  id: z.string(),
+  attempts: z.array(attemptView.extend({ endpointId: z.string() })),
+});
+
+export const repushEventBody = z.object({ endpoints: z.array(endpointId).min(1).optional() }).default({});
+export const countView = z.object({ count: z.number().int() });
+
+const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+export const deadLetterQuery = z.object({ endpoint: endpointId.optional(), type: eventType.optional(), held: booleanQuery.optional(), ...timeFilter });
+export const deadLetterView = z.object({
+  deliveries: z.array(
+    z.object({ eventId: z.string(), type: z.string(), endpointId: z.string(), reason: z.string(), held: z.boolean(), failedAt: z.string() }),
+  ),
+});
+/** Bulk re-push or delete: which deliveries, how many at most, and whether only to count them. */
+export const deadLetterBulkBody = z
+  .object({
+    endpoint: endpointId.optional(),
+    type: eventType.optional(),
+    since: timeFilter.since,
+    until: timeFilter.until,
+    heldOnly: z.boolean().optional(),
+    limit: z.number().int().min(1).max(100_000).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .default({ dryRun: false });
+export const bulkView = z.object({ count: z.number().int(), dryRun: z.boolean() });
+
+export const createdEndpointView = endpointView.extend({ secret: z.string().describe('shown only here') });
+export const endpointListView = z.object({ endpoints: z.array(endpointView) });
+export const enabledView = z.object({ endpoint: endpointView, replayed: z.number().int().describe('held deliveries re-pushed') });
+export const rotatedView = z.object({ secret: z.string(), previousSecretsExpireAt: z.string() });
+export const publishedBatchView = z.object({ events: z.array(publishedView) });

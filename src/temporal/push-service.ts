@@ -1,0 +1,376 @@
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { google, temporal } from '@temporalio/proto';
+import { matchesTopic } from '../push/topics';
+import {
+  FerryDeadEndpoints,
+  FerryEndpoints,
+  FerryEventType,
+  FerryState,
+  indexTaskQueue,
+  orderingWorkflowId,
+  pushDeadLetterWorkflowId,
+  pushWorkflowId,
+  rateLimitedTaskQueue,
+} from '../workflows/ids';
+import type { OrderingWorkflow } from '../workflows/ordering';
+import type { PushDeadLetterWorkflow } from '../workflows/push-deadletter';
+import type { PushWorkflow } from '../workflows/push';
+import type {
+  AttemptRecord,
+  DeadDelivery,
+  DeadLetterFilter,
+  DeadSelection,
+  DeliveryAttempt,
+  DeliveryStatus,
+  DeliveryTarget,
+  PushEvent,
+  PushView,
+} from '../workflows/push.messages';
+import { discardUpdate, enqueueSignal, pushViewQuery, repushUpdate } from '../workflows/push.messages';
+import type { EndpointDirectory } from './endpoint-directory';
+
+/** A publish named endpoints that do not exist in its namespace. */
+export class UnknownEndpointError extends Error {
+  override readonly name = 'UnknownEndpointError';
+  constructor(readonly endpointIds: string[]) {
+    super(`unknown endpoint: ${endpointIds.join(', ')}`);
+  }
+}
+
+export interface PublishRequest {
+  event: PushEvent;
+  /** Deliver to exactly these endpoints instead of those whose patterns match the type. */
+  endpoints?: string[];
+  orderingKey?: string | null;
+}
+
+export interface Published {
+  id: string;
+  endpoints: string[];
+  /** The id was published before: nothing new was started. */
+  replayed: boolean;
+}
+
+export interface EventSummary {
+  id: string;
+  type: string;
+  status: DeliveryStatus;
+  endpoints: string[];
+  createdAt: number;
+}
+
+export interface DeadLetterEntry {
+  eventId: string;
+  type: string;
+  endpointId: string;
+  reason: string;
+  held: boolean;
+  failedAt: number;
+}
+
+/** One step of an event's trace, read from its workflow history. */
+export interface TraceEntry {
+  endpointId: string;
+  attempt: number;
+  at: number;
+  durationMs: number | null;
+  status: number | null;
+  error: string | null;
+  outcome: AttemptRecord['outcome'] | 'lost';
+}
+
+export interface EventFilter {
+  type?: string;
+  status?: DeliveryStatus;
+  since?: number;
+  until?: number;
+  limit: number;
+}
+
+const BULK_CONCURRENCY = 16;
+
+/** Visibility values here are validated names (no quotes possible); still, never trust a quote. */
+const literal = (value: string) => `'${value.replace(/['\\]/g, '')}'`;
+
+/**
+ * The push side of Ferry on Temporal: publishing starts one PushWorkflow per event id; reads are
+ * queries and visibility lists; the dead letter is the set of push workflows holding dead deliveries.
+ */
+export class PushService {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly directory: EndpointDirectory,
+  ) {}
+
+  /** The endpoints an event goes to: those named, or every endpoint whose patterns match its type. */
+  targetsFor(namespace: string, type: string, named?: string[]): DeliveryTarget[] {
+    let endpoints;
+    if (named) {
+      const unknown = named.filter((id) => !this.directory.get(namespace, id));
+      if (unknown.length > 0) throw new UnknownEndpointError(unknown);
+      endpoints = [...new Set(named)].map((id) => this.directory.get(namespace, id)!);
+    } else {
+      // Disabled endpoints get their events too: held in the dead letter until they are enabled.
+      endpoints = this.directory.list(namespace).filter((e) => e.eventTypes.some((p) => matchesTopic(p, type)));
+    }
+    return endpoints.map((e) => ({
+      endpointId: e.id,
+      retrySchedule: e.retrySchedule,
+      timeoutMs: e.timeoutMs,
+      ordered: e.ordering,
+      taskQueue: e.rateLimit ? rateLimitedTaskQueue(this.taskQueue, namespace, e.id) : null,
+    }));
+  }
+
+  /**
+   * Starts the event's push workflow; answers once Temporal has it. The same id again starts
+   * nothing (`replayed`), for as long as Temporal remembers the first one (its retention).
+   */
+  async publish(namespace: string, request: PublishRequest): Promise<Published> {
+    const { event } = request;
+    const targets = this.targetsFor(namespace, event.type, request.endpoints);
+    const orderingKey = request.orderingKey ?? null;
+    const workflowId = pushWorkflowId(namespace, event.id);
+    let replayed = false;
+    try {
+      await this.client.workflow.start<typeof PushWorkflow>('PushWorkflow', {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [{ namespace, event, targets, orderingKey }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      replayed = true;
+    }
+    // In line before the publish is answered, so the next publish of the key comes after this one.
+    if (orderingKey) {
+      for (const target of targets.filter((t) => t.ordered)) {
+        await this.enqueueOrdered({ namespace, endpointId: target.endpointId, key: orderingKey, workflowId });
+      }
+    }
+    return { id: event.id, endpoints: targets.map((t) => t.endpointId), replayed };
+  }
+
+  async enqueueOrdered(request: { namespace: string; endpointId: string; key: string; workflowId: string }): Promise<void> {
+    await this.client.workflow.signalWithStart<typeof OrderingWorkflow, [{ workflowId: string }]>('OrderingWorkflow', {
+      workflowId: orderingWorkflowId(request.namespace, request.endpointId, request.key),
+      taskQueue: indexTaskQueue(this.taskQueue),
+      args: [{ namespace: request.namespace, endpointId: request.endpointId, key: request.key, waiting: [], finished: [] }],
+      signal: enqueueSignal,
+      signalArgs: [{ workflowId: request.workflowId }],
+    });
+  }
+
+  /** Makes sure the namespace's dead-letter workflow runs, so CLI signals to it always land. */
+  async ensureDeadLetterWorkflow(namespace: string): Promise<void> {
+    try {
+      await this.client.workflow.start<typeof PushDeadLetterWorkflow>('PushDeadLetterWorkflow', {
+        workflowId: pushDeadLetterWorkflowId(namespace),
+        taskQueue: indexTaskQueue(this.taskQueue),
+        args: [{ namespace }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  private handle(namespace: string, eventId: string) {
+    return this.client.workflow.getHandle<typeof PushWorkflow>(pushWorkflowId(namespace, eventId));
+  }
+
+  /** The event and its deliveries, or undefined if Temporal does not know it (any more). */
+  async get(namespace: string, eventId: string): Promise<PushView | undefined> {
+    try {
+      return await this.handle(namespace, eventId).query(pushViewQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Newest first, as visibility lists them. */
+  async list(namespace: string, filter: EventFilter): Promise<EventSummary[]> {
+    const clauses = [`FerryNamespace = ${literal(namespace)}`, `WorkflowType = 'PushWorkflow'`];
+    if (filter.type) clauses.push(`FerryEventType = ${literal(filter.type)}`);
+    if (filter.status) clauses.push(`FerryState = ${literal(filter.status)}`);
+    if (filter.since !== undefined) clauses.push(`StartTime >= ${literal(new Date(filter.since).toISOString())}`);
+    if (filter.until !== undefined) clauses.push(`StartTime <= ${literal(new Date(filter.until).toISOString())}`);
+    const events: EventSummary[] = [];
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(filter.limit, 1000) })) {
+      events.push({
+        id: info.workflowId.slice(pushWorkflowId(namespace, '').length),
+        type: info.typedSearchAttributes.get(FerryEventType) ?? '',
+        status: (info.typedSearchAttributes.get(FerryState) ?? 'pending') as DeliveryStatus,
+        endpoints: info.typedSearchAttributes.get(FerryEndpoints) ?? [],
+        createdAt: info.startTime.getTime(),
+      });
+      if (events.length >= filter.limit) break;
+    }
+    return events;
+  }
+
+  private deadQuery(namespace: string, filter: DeadLetterFilter): string {
+    const clauses = [`FerryNamespace = ${literal(namespace)}`, `WorkflowType = 'PushWorkflow'`, `ExecutionStatus = 'Running'`];
+    const list = filter.heldOnly ? 'FerryHeldEndpoints' : 'FerryDeadEndpoints';
+    clauses.push(filter.endpoint ? `${list} = ${literal(filter.endpoint)}` : `${list} IS NOT NULL`);
+    if (filter.type) clauses.push(`FerryEventType = ${literal(filter.type)}`);
+    if (filter.since !== undefined) clauses.push(`FerryStateSince >= ${filter.since}`);
+    if (filter.until !== undefined) clauses.push(`FerryStateSince <= ${filter.until}`);
+    return clauses.join(' AND ');
+  }
+
+  /** Dead-lettered deliveries matching the filter, per push workflow. */
+  private async *dead(namespace: string, filter: DeadLetterFilter): AsyncGenerator<{ info: WorkflowExecutionInfo; entries: DeadLetterEntry[] }> {
+    for await (const info of this.client.workflow.list({ query: this.deadQuery(namespace, filter) })) {
+      const dead = (info.memo?.dead ?? {}) as Record<string, DeadDelivery>;
+      const entries = Object.entries(dead)
+        .filter(([endpointId, d]) => (!filter.endpoint || endpointId === filter.endpoint) && (!filter.heldOnly || d.held))
+        .map(([endpointId, d]) => ({
+          eventId: info.workflowId.slice(pushWorkflowId(namespace, '').length),
+          type: info.typedSearchAttributes.get(FerryEventType) ?? '',
+          endpointId,
+          reason: d.reason,
+          held: d.held,
+          failedAt: d.at,
+        }));
+      if (entries.length > 0 && info.typedSearchAttributes.get(FerryDeadEndpoints)) yield { info, entries };
+    }
+  }
+
+  /** Dead-lettered deliveries (failed for good, or held for a disabled endpoint), newest first. */
+  async deadLetters(namespace: string, filter: DeadLetterFilter): Promise<DeadLetterEntry[]> {
+    const limit = filter.limit ?? 100;
+    const entries: DeadLetterEntry[] = [];
+    for await (const batch of this.dead(namespace, filter)) {
+      entries.push(...batch.entries);
+      if (entries.length >= limit) break;
+    }
+    return entries.slice(0, limit);
+  }
+
+  /** How many dead-lettered deliveries a bulk action with this filter would touch. */
+  async countDeadLetters(namespace: string, filter: DeadLetterFilter): Promise<number> {
+    let count = 0;
+    for await (const batch of this.dead(namespace, filter)) count += batch.entries.length;
+    return Math.min(count, filter.limit ?? Infinity);
+  }
+
+  /** Re-pushes or deletes every dead-lettered delivery matching the filter; answers how many. */
+  async applyToDeadLetters(namespace: string, action: 'repush' | 'discard', filter: DeadLetterFilter): Promise<number> {
+    const limit = filter.limit ?? Infinity;
+    const work: { eventId: string; selection: DeadSelection }[] = [];
+    let planned = 0;
+    for await (const { entries } of this.dead(namespace, filter)) {
+      const take = entries.slice(0, limit - planned);
+      work.push({ eventId: take[0]!.eventId, selection: { endpoints: take.map((e) => e.endpointId), heldOnly: filter.heldOnly } });
+      planned += take.length;
+      if (planned >= limit) break;
+    }
+    let done = 0;
+    for (let i = 0; i < work.length; i += BULK_CONCURRENCY) {
+      const counts = await Promise.all(
+        work.slice(i, i + BULK_CONCURRENCY).map(({ eventId, selection }) => this.applyToEvent(namespace, eventId, action, selection).catch(() => 0)),
+      );
+      done += counts.reduce((a, b) => a + b, 0);
+    }
+    return done;
+  }
+
+  /** Re-pushes or deletes one event's dead-lettered deliveries; a finished push has none. */
+  async applyToEvent(namespace: string, eventId: string, action: 'repush' | 'discard', selection: DeadSelection): Promise<number> {
+    const update = action === 'repush' ? repushUpdate : discardUpdate;
+    try {
+      return await this.handle(namespace, eventId).executeUpdate(update, { args: [selection] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 0;
+      throw err;
+    }
+  }
+
+  /** Every attempt to every endpoint, from the event's workflow history, in time order. */
+  async trace(namespace: string, eventId: string): Promise<TraceEntry[] | undefined> {
+    let history: temporal.api.history.v1.IHistory;
+    try {
+      history = await this.handle(namespace, eventId).fetchHistory();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+    return traceFromHistory(history);
+  }
+}
+
+const decode = <T>(payload: temporal.api.common.v1.IPayload | null | undefined): T | undefined =>
+  payload ? defaultPayloadConverter.fromPayload<T>(payload) : undefined;
+const millis = (time: google.protobuf.ITimestamp | null | undefined): number =>
+  time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
+
+function entryOf(endpointId: string, record: AttemptRecord): TraceEntry {
+  return {
+    endpointId,
+    attempt: record.attempt,
+    at: record.startedAt,
+    durationMs: record.durationMs,
+    status: record.status ?? null,
+    error: record.error ?? null,
+    outcome: record.outcome,
+  };
+}
+
+/**
+ * Attempts that will be retried arrive as `attempt` signals; an activity's last attempt is its
+ * result or failure; an attempt whose worker died shows up only as a timeout.
+ */
+export function traceFromHistory(history: temporal.api.history.v1.IHistory): TraceEntry[] {
+  const scheduled = new Map<string, { endpointId: string; attemptsBefore: number }>();
+  const started = new Map<string, { at: number; attempt: number }>();
+  const entries: TraceEntry[] = [];
+  for (const event of history.events ?? []) {
+    const at = millis(event.eventTime);
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === 'deliverToEndpoint') {
+      const input = decode<DeliveryAttempt>(s.input?.payloads?.[0]);
+      if (input) scheduled.set(String(event.eventId), { endpointId: input.endpointId, attemptsBefore: input.attemptsBefore });
+    }
+    if (event.activityTaskStartedEventAttributes) {
+      const a = event.activityTaskStartedEventAttributes;
+      started.set(String(a.scheduledEventId), { at, attempt: a.attempt ?? 1 });
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    const target = scheduled.get(String(completed?.scheduledEventId));
+    if (completed && target) {
+      const record = decode<AttemptRecord>(completed.result?.payloads?.[0]);
+      if (record) entries.push(entryOf(target.endpointId, record));
+    }
+    const failed = event.activityTaskFailedEventAttributes;
+    const failedTarget = scheduled.get(String(failed?.scheduledEventId));
+    if (failed && failedTarget) {
+      const record = decode<AttemptRecord>(failed.failure?.applicationFailureInfo?.details?.payloads?.[0]);
+      if (record?.attempt !== undefined) entries.push(entryOf(failedTarget.endpointId, record));
+    }
+    const timedOut = event.activityTaskTimedOutEventAttributes;
+    const lost = scheduled.get(String(timedOut?.scheduledEventId));
+    if (timedOut && lost) {
+      const start = started.get(String(timedOut.scheduledEventId));
+      entries.push({
+        endpointId: lost.endpointId,
+        attempt: lost.attemptsBefore + (start?.attempt ?? 1),
+        at: start?.at ?? at,
+        durationMs: null,
+        status: null,
+        error: 'the attempt timed out in the worker (worker lost?)',
+        outcome: 'lost',
+      });
+    }
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    if (signal?.signalName === 'attempt') {
+      const told = decode<{ endpointId: string; record: AttemptRecord }>(signal.input?.payloads?.[0]);
+      if (told) entries.push(entryOf(told.endpointId, told.record));
+    }
+  }
+  return entries.sort((a, b) => a.at - b.at || a.attempt - b.attempt);
+}

@@ -1,0 +1,96 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+/** How Ferry authenticates to an endpoint, besides signing. Secret parts never leave the API again. */
+export type EndpointAuth =
+  | { type: 'none' }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'bearer'; token: string }
+  | { type: 'header'; name: string; value: string };
+
+/** A signing secret; during a rotation the old one keeps signing until `expiresAt` (ms). */
+export interface EndpointKey {
+  secret: `whsec_${string}`;
+  expiresAt?: number;
+}
+
+export type HealthState = 'healthy' | 'failing' | 'paused';
+
+/** What the circuit breaker knows about an endpoint. */
+export interface EndpointHealth {
+  state: HealthState;
+  consecutiveFailures: number;
+  /** Since when every attempt failed (ms); null while healthy. */
+  failingSince: number | null;
+  /** While paused: no delivery before this time (ms), then one probe. */
+  pausedUntil: number | null;
+  /** A probe is out until this time (ms); others keep waiting. */
+  probeUntil: number | null;
+  lastError: string | null;
+}
+
+/** The settings a user chooses; everything an endpoint is except its id, keys, state and health. */
+export interface EndpointSettings {
+  url: string;
+  description: string;
+  /** Topic patterns (`*` one word, `#` zero or more); an endpoint gets events whose type matches one. */
+  eventTypes: string[];
+  auth: EndpointAuth;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** Seconds to wait before each retry: [10, 30, 90] means at most 4 attempts. */
+  retrySchedule: number[];
+  /** Deliveries per second at most; null for no limit. */
+  rateLimit: number | null;
+  /** Deliveries that share an ordering key reach the endpoint in publish order. */
+  ordering: boolean;
+}
+
+export interface Endpoint extends EndpointSettings {
+  namespace: string;
+  id: string;
+  keys: EndpointKey[];
+  enabled: boolean;
+  disabledReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  health: EndpointHealth;
+}
+
+/** When the circuit opens and when a failing endpoint is disabled; the same for all endpoints. */
+export interface HealthPolicy {
+  /** Consecutive failed attempts that pause an endpoint. */
+  failuresToPause: number;
+  /** How long a pause lasts before a probe. */
+  pauseMs: number;
+  /** An endpoint that failed every attempt for this long is disabled. */
+  disableAfterMs: number;
+}
+
+export interface EndpointTable {
+  version: number;
+  endpoints: Endpoint[];
+}
+
+export interface EndpointRegistryInput {
+  policy: HealthPolicy;
+  table: EndpointTable;
+}
+
+export type EndpointRef = { namespace: string; id: string };
+
+/** Creates or replaces an endpoint; the table version after the change. */
+export const putEndpointUpdate = defineUpdate<number, [Endpoint]>('putEndpoint');
+/** Removes an endpoint; whether it existed. */
+export const removeEndpointUpdate = defineUpdate<boolean, [EndpointRef]>('removeEndpoint');
+export const setEnabledUpdate = defineUpdate<Endpoint | null, [EndpointRef & { enabled: boolean; reason: string | null }]>(
+  'setEnabled',
+);
+/**
+ * Asked by a delivery that found its endpoint paused: `go` when the endpoint is healthy again or when
+ * this caller becomes the one probe; otherwise the time to ask again.
+ */
+export const admitUpdate = defineUpdate<{ go: boolean; until?: number }, [EndpointRef]>('admit');
+/** Delivery outcomes feed the circuit breaker; only outcomes that say something about its health. */
+export const deliveryOutcomeSignal = defineSignal<[EndpointRef & { ok: boolean; error?: string }]>('deliveryOutcome');
+/** Answers null when the caller's version is current, so refreshes of an unchanged table are cheap. */
+export const endpointTableQuery = defineQuery<EndpointTable | null, [{ knownVersion?: number }]>('endpoints');

@@ -1,0 +1,243 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  metricMeter,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createPushActivities } from '../activities/push';
+import {
+  FerryDeadEndpoints,
+  FerryEndpoints,
+  FerryEventType,
+  FerryHeldEndpoints,
+  FerryNamespace,
+  FerryState,
+  FerryStateSince,
+  orderingWorkflowId,
+} from './ids';
+import type { AttemptRecord, DeadSelection, DeliveryStatus, DeliveryTarget, DeliveryView, PushInput, PushView } from './push.messages';
+import {
+  attemptSignal,
+  DeliveryFailure,
+  discardUpdate,
+  doneSignal,
+  pushViewQuery,
+  repushSignal,
+  repushUpdate,
+  turnSignal,
+} from './push.messages';
+
+type PushActivities = ReturnType<typeof createPushActivities>;
+
+const { enqueueOrdered } = proxyActivities<PushActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+const deliveries = metricMeter.createCounter('ferry_push_deliveries', undefined, 'Deliveries finished, by outcome');
+
+/** Failures that end a delivery at once; everything else was retried by the activity's retry policy. */
+const FINAL_FAILURES = [DeliveryFailure.rejected, DeliveryFailure.gone, DeliveryFailure.forbidden, DeliveryFailure.disabled, DeliveryFailure.missing, DeliveryFailure.paused];
+
+/**
+ * The activity for the attempts still left of an endpoint's schedule. Temporal's retry policy
+ * carries the schedule: each failed attempt also names its exact next delay (the schedule's entry or
+ * the endpoint's Retry-After), which the policy's geometric intervals only approximate.
+ */
+function attemptsFor(target: DeliveryTarget, attemptsBefore: number) {
+  const remaining = target.retrySchedule.slice(attemptsBefore).map((s) => Math.max(1, s * 1000));
+  const first = remaining[0] ?? 1000;
+  return proxyActivities<PushActivities>({
+    ...(target.taskQueue ? { taskQueue: target.taskQueue } : {}),
+    // The activity ends the HTTP request itself at the endpoint's timeout; this catches lost workers.
+    startToCloseTimeout: target.timeoutMs + 10_000,
+    retry: {
+      initialInterval: first,
+      backoffCoefficient: remaining.length > 1 ? Math.max(1, remaining[1]! / first) : 1,
+      maximumInterval: Math.max(first, ...remaining),
+      maximumAttempts: remaining.length + 1,
+      nonRetryableErrorTypes: FINAL_FAILURES,
+    },
+  }).deliverToEndpoint;
+}
+
+const applicationFailure = (err: unknown): ApplicationFailure | undefined =>
+  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+
+const matches = (endpointId: string, dead: { held: boolean }, selection: DeadSelection = {}) =>
+  (!selection.endpoints || selection.endpoints.includes(endpointId)) && (!selection.heldOnly || dead.held);
+
+/**
+ * One event and its deliveries, one per endpoint, in parallel. A delivery that fails for good stays
+ * here, dead-lettered with its reason, until it is re-pushed or discarded: the workflow ends only
+ * when no delivery is running or dead, so nothing published is ever dropped.
+ */
+export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
+  const { namespace, event, orderingKey } = input;
+  const { workflowId } = workflowInfo();
+  const body = JSON.stringify(event);
+  const views = new Map<string, DeliveryView>(
+    input.targets.map((t) => [t.endpointId, { endpointId: t.endpointId, status: 'pending', attempts: [], pausedUntil: null, dead: null }]),
+  );
+  const targets = new Map(input.targets.map((t) => [t.endpointId, t]));
+  const awaitingTurn = new Set(orderingKey ? input.targets.filter((t) => t.ordered).map((t) => t.endpointId) : []);
+  const turns = new Set<string>();
+  let active = 0;
+
+  const overall = (): DeliveryStatus => {
+    const all = [...views.values()];
+    if (all.some((d) => d.status === 'pushing')) return 'pushing';
+    if (all.some((d) => d.status === 'pending')) return all.some((d) => d.status !== 'pending') ? 'pushing' : 'pending';
+    return all.some((d) => d.status === 'push_failed') ? 'push_failed' : 'push_success';
+  };
+  let published: string | undefined;
+  /** Keeps the Web UI's view (search attributes) and the dead letter's reasons (memo) current. */
+  const publishState = () => {
+    const status = overall();
+    const dead = [...views.values()].filter((d) => d.dead);
+    const key = JSON.stringify([status, dead.map((d) => [d.endpointId, d.dead!.held])]);
+    if (key === published) return;
+    published = key;
+    upsertSearchAttributes([
+      { key: FerryState, value: status },
+      { key: FerryStateSince, value: Date.now() },
+      { key: FerryDeadEndpoints, value: dead.map((d) => d.endpointId) },
+      { key: FerryHeldEndpoints, value: dead.filter((d) => d.dead!.held).map((d) => d.endpointId) },
+    ]);
+    upsertMemo({ dead: Object.fromEntries(dead.map((d) => [d.endpointId, d.dead])) });
+  };
+  upsertSearchAttributes([
+    { key: FerryNamespace, value: namespace },
+    { key: FerryEventType, value: event.type },
+    { key: FerryEndpoints, value: input.targets.map((t) => t.endpointId) },
+  ]);
+  publishState();
+
+  const ordering = (endpointId: string) => getExternalWorkflowHandle(orderingWorkflowId(namespace, endpointId, orderingKey ?? ''));
+  const giveBackTurn = (endpointId: string) => ordering(endpointId).signal(doneSignal, { workflowId }).catch(() => undefined);
+
+  const record = (view: DeliveryView, attempt: AttemptRecord) => {
+    if (!view.attempts.some((a) => a.attempt === attempt.attempt && a.startedAt === attempt.startedAt)) view.attempts.push(attempt);
+  };
+
+  /** Runs one endpoint's delivery until it succeeds or fails for good. */
+  const deliver = async (target: DeliveryTarget, ordered: boolean): Promise<void> => {
+    const view = views.get(target.endpointId)!;
+    if (ordered) {
+      await enqueueOrdered({ namespace, endpointId: target.endpointId, key: orderingKey!, workflowId });
+      await condition(() => turns.has(target.endpointId));
+    }
+    let attemptsBefore = 0;
+    try {
+      for (;;) {
+        view.status = 'pushing';
+        view.pausedUntil = null;
+        publishState();
+        try {
+          const attempt = attemptsFor(target, attemptsBefore);
+          const result = await attempt({
+            namespace,
+            endpointId: target.endpointId,
+            workflowId,
+            messageId: event.id,
+            body,
+            retrySchedule: target.retrySchedule,
+            attemptsBefore,
+          });
+          record(view, result);
+          view.status = 'push_success';
+          deliveries.add(1, { namespace, endpoint: target.endpointId, outcome: 'success' });
+          return;
+        } catch (err) {
+          const failure = applicationFailure(err);
+          if (failure?.type === DeliveryFailure.paused) {
+            const { until, attemptsUsed } = failure.details?.[0] as { until: number; attemptsUsed: number };
+            attemptsBefore = attemptsUsed;
+            view.status = 'pending';
+            view.pausedUntil = until;
+            publishState();
+            await sleep(Math.max(1, until - Date.now()));
+            continue;
+          }
+          const last = failure?.details?.[0] as AttemptRecord | undefined;
+          if (last?.attempt !== undefined) record(view, last);
+          const held = failure?.type === DeliveryFailure.disabled;
+          const reason = failure ? `${failure.type ?? 'Error'}: ${failure.message}` : `${(err as Error).message}`;
+          view.status = 'push_failed';
+          view.dead = { reason, held, at: Date.now() };
+          deliveries.add(1, { namespace, endpoint: target.endpointId, outcome: held ? 'held' : 'dead' });
+          return;
+        }
+      }
+    } finally {
+      publishState();
+      if (ordered) {
+        awaitingTurn.delete(target.endpointId);
+        await giveBackTurn(target.endpointId);
+      }
+    }
+  };
+
+  const run = (target: DeliveryTarget, ordered: boolean) => {
+    active++;
+    void deliver(target, ordered).finally(() => {
+      active--;
+    });
+  };
+
+  const repush = (selection: DeadSelection = {}): number => {
+    let count = 0;
+    for (const view of views.values()) {
+      if (!view.dead || !matches(view.endpointId, view.dead, selection)) continue;
+      view.dead = null;
+      view.status = 'pending';
+      count++;
+      // A re-push is out of order by nature: it does not wait for a turn again.
+      run(targets.get(view.endpointId)!, false);
+    }
+    publishState();
+    return count;
+  };
+  const discard = (selection: DeadSelection = {}): number => {
+    let count = 0;
+    for (const view of views.values()) {
+      if (!view.dead || !matches(view.endpointId, view.dead, selection)) continue;
+      view.dead = null;
+      count++;
+    }
+    publishState();
+    return count;
+  };
+
+  setHandler(pushViewQuery, (): PushView => ({
+    namespace,
+    event,
+    orderingKey,
+    status: overall(),
+    deliveries: [...views.values()],
+  }));
+  setHandler(attemptSignal, ({ endpointId, record: attempt }) => {
+    const view = views.get(endpointId);
+    if (view) record(view, attempt);
+  });
+  setHandler(turnSignal, ({ endpointId }) => {
+    if (awaitingTurn.has(endpointId)) turns.add(endpointId);
+    else void giveBackTurn(endpointId);
+  });
+  setHandler(repushSignal, (selection) => void repush(selection));
+  setHandler(repushUpdate, repush);
+  setHandler(discardUpdate, discard);
+
+  for (const target of input.targets) run(target, awaitingTurn.has(target.endpointId));
+  await condition(() => active === 0 && [...views.values()].every((d) => d.dead === null));
+  await condition(allHandlersFinished);
+  return overall();
+}
