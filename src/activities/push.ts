@@ -45,9 +45,7 @@ export const createPushActivities = ({ client, directory, pushes, dispatcher, ma
     const context = Context.current();
     const attempt = delivery.attemptsBefore + context.info.attempt;
     const ref = { namespace: delivery.namespace, id: delivery.endpointId };
-    // An endpoint created through another API process may be newer than this copy.
-    if (!directory.get(ref.namespace, ref.id)) await directory.refresh();
-    const endpoint = directory.get(ref.namespace, ref.id);
+    const endpoint = await directory.current(ref, delivery.registryVersion);
     if (!endpoint) throw final(DeliveryFailure.missing, 'the endpoint was deleted');
     if (!endpoint.enabled) throw final(DeliveryFailure.disabled, `the endpoint is disabled: ${endpoint.disabledReason ?? 'by a user'}`);
     if (endpoint.health.state === 'paused') {
@@ -85,7 +83,8 @@ export const createPushActivities = ({ client, directory, pushes, dispatcher, ma
       message: record.status === undefined ? (record.error ?? 'failed') : `the endpoint answered ${record.status}`,
       nonRetryable: !retry,
       details: [record],
-      nextRetryDelay: retry ? (retryAfterMs ?? delivery.retrySchedule[attempt - 1]! * 1000) : undefined,
+      // Temporal reads a zero delay as none at all, so "retry at once" is 1 ms.
+      nextRetryDelay: retry ? Math.max(1, retryAfterMs ?? delivery.retrySchedule[attempt - 1]! * 1000) : undefined,
     });
   },
 

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError } from '@temporalio/client';
-import { UnknownEndpointError } from '../temporal/push-service';
+import { EndpointsNotLoadedError, UnknownEndpointError } from '../temporal/push-service';
 
 /**
  * An error with a status and the exact JSON body lmstfy clients expect. Every 4xx Ferry sends is one
@@ -40,6 +40,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
     if (err instanceof UnknownEndpointError) return reply.status(400).send({ error: err.message });
+    if (err instanceof EndpointsNotLoadedError) return reply.status(503).header('Retry-After', '1').send({ error: err.message });
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply.status(400).send({ error: err.validation[0]?.message ?? 'invalid request' });
     }

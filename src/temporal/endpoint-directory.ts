@@ -43,7 +43,15 @@ export class EndpointDirectory {
     return this.client.workflow.getHandle<typeof EndpointRegistryWorkflow>(ENDPOINT_REGISTRY_WORKFLOW_ID);
   }
 
-  /** Makes sure the registry runs, loads it, and keeps it current. */
+  /** Whether the registry was read at least once: until then, nothing can be published. */
+  get loaded(): boolean {
+    return this.table.version >= 0;
+  }
+
+  /**
+   * Makes sure the registry runs and keeps the copy current. A first read that fails (no worker
+   * yet) is reported and retried on the next tick; `loaded` says when the copy is usable.
+   */
   async start(): Promise<void> {
     await this.client.workflow.start<typeof EndpointRegistryWorkflow>('EndpointRegistryWorkflow', {
       workflowId: ENDPOINT_REGISTRY_WORKFLOW_ID,
@@ -51,9 +59,9 @@ export class EndpointDirectory {
       args: [{ policy: this.options.policy, table: { version: 0, endpoints: [] } }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
-    await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch(this.options.onRefreshError), this.options.refreshMs);
     this.timer.unref();
+    await this.refresh().catch(this.options.onRefreshError);
   }
 
   stop(): void {
@@ -90,28 +98,46 @@ export class EndpointDirectory {
     return this.table.endpoints.filter((e) => e.namespace === namespace);
   }
 
-  private applyLocally(endpoint: Endpoint | null, ref: EndpointRef): void {
+  /**
+   * The registry version a reader must have to see every write this process made: publishes carry
+   * it, and a worker with an older copy re-reads before it delivers.
+   */
+  get version(): number {
+    return Math.max(this.table.version, this.written);
+  }
+
+  private written = -1;
+
+  /** Applies this process's own write; the copy counts as current only if no other write came between. */
+  private applyLocally(endpoint: Endpoint | null, ref: EndpointRef, version: number): void {
     const endpoints = this.table.endpoints.filter((e) => key(e) !== key(ref));
     if (endpoint) endpoints.push(endpoint);
-    // The version is left as read, so the next refresh fetches the registry's own copy.
-    this.load({ version: this.table.version, endpoints });
+    this.written = Math.max(this.written, version);
+    this.load({ version: version === this.table.version + 1 ? version : this.table.version, endpoints });
   }
 
   async put(endpoint: Endpoint): Promise<void> {
-    await this.registry.executeUpdate(putEndpointUpdate, { args: [endpoint] });
-    this.applyLocally(endpoint, endpoint);
+    const version = await this.registry.executeUpdate(putEndpointUpdate, { args: [endpoint] });
+    this.applyLocally(endpoint, endpoint, version);
   }
 
-  async remove(ref: EndpointRef): Promise<boolean> {
-    const existed = await this.registry.executeUpdate(removeEndpointUpdate, { args: [ref] });
-    this.applyLocally(null, ref);
-    return existed;
+  async remove(ref: EndpointRef): Promise<void> {
+    const version = await this.registry.executeUpdate(removeEndpointUpdate, { args: [ref] });
+    this.applyLocally(null, ref, version);
   }
 
   async setEnabled(ref: EndpointRef, enabled: boolean, reason: string | null): Promise<Endpoint | null> {
-    const endpoint = await this.registry.executeUpdate(setEnabledUpdate, { args: [{ ...ref, enabled, reason }] });
-    if (endpoint) this.applyLocally(endpoint, ref);
+    const { endpoint, version } = await this.registry.executeUpdate(setEnabledUpdate, { args: [{ ...ref, enabled, reason }] });
+    if (endpoint) this.applyLocally(endpoint, ref, version);
     return endpoint;
+  }
+
+  /** The endpoint as of at least `version`, re-reading the registry once if this copy is older or says it is disabled. */
+  async current(ref: EndpointRef, version: number): Promise<Endpoint | undefined> {
+    const known = this.get(ref.namespace, ref.id);
+    if (this.table.version >= version && known?.enabled) return known;
+    await this.refresh();
+    return this.get(ref.namespace, ref.id);
   }
 
   /** Asks the registry whether a delivery to a paused endpoint may go (as the probe, or because it recovered). */

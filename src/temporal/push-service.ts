@@ -39,6 +39,14 @@ export class UnknownEndpointError extends Error {
   }
 }
 
+/** This process has not read the endpoint registry yet: publishing now could miss endpoints. */
+export class EndpointsNotLoadedError extends Error {
+  override readonly name = 'EndpointsNotLoadedError';
+  constructor() {
+    super('endpoints not loaded yet, retry later');
+  }
+}
+
 export interface PublishRequest {
   event: PushEvent;
   /** Deliver to exactly these endpoints instead of those whose patterns match the type. */
@@ -107,6 +115,7 @@ export class PushService {
 
   /** The endpoints an event goes to: those named, or every endpoint whose patterns match its type. */
   targetsFor(namespace: string, type: string, named?: string[]): DeliveryTarget[] {
+    if (!this.directory.loaded) throw new EndpointsNotLoadedError();
     let endpoints;
     if (named) {
       const unknown = named.filter((id) => !this.directory.get(namespace, id));
@@ -139,7 +148,7 @@ export class PushService {
       await this.client.workflow.start<typeof PushWorkflow>('PushWorkflow', {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [{ namespace, event, targets, orderingKey }],
+        args: [{ namespace, event, targets, orderingKey, registryVersion: this.directory.version }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
     } catch (err) {

@@ -53,7 +53,6 @@ export class FerryWorker {
       refreshMs: config.FERRY_ENDPOINT_REFRESH_MS,
       onRefreshError: () => undefined,
     });
-    await directory.start();
     const dispatcher = new Agent({ connect: new AddressPolicy(config.FERRY_PUSH_ALLOW_CIDRS).connector(), keepAliveTimeout: 30_000 });
     const push = createPushActivities({
       client,
@@ -75,6 +74,7 @@ export class FerryWorker {
         taskQueue: queue,
         activities: { deliverToEndpoint: push.deliverToEndpoint },
         maxTaskQueueActivitiesPerSecond: rate,
+        maxActivitiesPerSecond: rate,
         maxConcurrentActivityTaskPolls: 2,
         shutdownGraceTime: SHUTDOWN_GRACE,
       });
@@ -84,8 +84,11 @@ export class FerryWorker {
 
   /** Resolves when every worker has stopped. */
   async run(): Promise<void> {
+    const running = Promise.all(this.workers.map((w) => w.run()));
+    // The registry answers queries only once a worker polls the index task queue.
+    await this.directory.start();
     this.directory.onChange((endpoints) => this.followRateLimits(endpoints));
-    await Promise.all(this.workers.map((w) => w.run()));
+    await running;
     this.stopping = true;
     this.followRateLimits([]);
     await this.following;

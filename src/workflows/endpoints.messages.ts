@@ -80,11 +80,13 @@ export type EndpointRef = { namespace: string; id: string };
 
 /** Creates or replaces an endpoint; the table version after the change. */
 export const putEndpointUpdate = defineUpdate<number, [Endpoint]>('putEndpoint');
-/** Removes an endpoint; whether it existed. */
-export const removeEndpointUpdate = defineUpdate<boolean, [EndpointRef]>('removeEndpoint');
-export const setEnabledUpdate = defineUpdate<Endpoint | null, [EndpointRef & { enabled: boolean; reason: string | null }]>(
-  'setEnabled',
-);
+/** Removes an endpoint; the table version after the change. */
+export const removeEndpointUpdate = defineUpdate<number, [EndpointRef]>('removeEndpoint');
+/** Enables or disables an endpoint; the endpoint (null if unknown) and the table version. */
+export const setEnabledUpdate = defineUpdate<
+  { endpoint: Endpoint | null; version: number },
+  [EndpointRef & { enabled: boolean; reason: string | null }]
+>('setEnabled');
 /**
  * Asked by a delivery that found its endpoint paused: `go` when the endpoint is healthy again or when
  * this caller becomes the one probe; otherwise the time to ask again.

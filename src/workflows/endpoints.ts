@@ -43,20 +43,18 @@ export async function EndpointRegistryWorkflow({ policy, table }: EndpointRegist
     return changed();
   });
   setHandler(removeEndpointUpdate, ({ namespace, id }) => {
-    const existed = endpoints.delete(`${namespace}/${id}`);
-    changed();
-    return existed;
+    endpoints.delete(`${namespace}/${id}`);
+    return changed();
   });
   setHandler(setEnabledUpdate, (request) => {
     const endpoint = find(request);
-    if (!endpoint) return null;
+    if (!endpoint) return { endpoint: null, version };
     endpoint.enabled = request.enabled;
     endpoint.disabledReason = request.enabled ? null : request.reason;
     // Enabling starts with a clean slate; the failures that disabled it are history.
     if (request.enabled) endpoint.health = { ...HEALTHY };
     endpoint.updatedAt = Date.now();
-    changed();
-    return endpoint;
+    return { endpoint, version: changed() };
   });
   setHandler(admitUpdate, (ref) => {
     budget.countUpdate();

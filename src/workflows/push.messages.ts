@@ -27,6 +27,8 @@ export interface PushInput {
   event: PushEvent;
   targets: DeliveryTarget[];
   orderingKey: string | null;
+  /** The endpoint registry version the publisher had read: deliveries use at least that. */
+  registryVersion: number;
 }
 
 export type DeliveryStatus = 'pending' | 'pushing' | 'push_success' | 'push_failed';
@@ -136,4 +138,5 @@ export interface DeliveryAttempt {
   retrySchedule: number[];
   /** Attempts made before this activity started (it resumes after a pause). */
   attemptsBefore: number;
+  registryVersion: number;
 }

@@ -151,6 +151,7 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
             body,
             retrySchedule: target.retrySchedule,
             attemptsBefore,
+            registryVersion: input.registryVersion,
           });
           record(view, result);
           view.status = 'push_success';

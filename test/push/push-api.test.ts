@@ -1,0 +1,373 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Webhook } from 'standardwebhooks';
+import { temporalTools } from '../../src/temporal/tools';
+import type { FerryUnderTest } from '../helpers/ferry';
+import { useFerry } from '../helpers/ferry';
+import { eventually } from '../helpers/eventually';
+import { Receiver } from '../helpers/receiver';
+import { WORKER_METRICS_PORT } from '../setup';
+
+let ferry: FerryUnderTest;
+let token: string;
+let receiver: Receiver;
+const ns = 'pushns';
+let counter = 0;
+
+useFerry(async (f) => {
+  ferry = f;
+  token = await f.token(ns);
+  receiver = await Receiver.start();
+});
+afterAll(async () => {
+  await receiver?.stop();
+});
+
+interface Json {
+  status: number;
+  body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Json> {
+  const res = await ferry.queue(`/push/${ns}${path}`, {
+    method,
+    headers: { 'x-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** An endpoint on the local receiver whose path answers `replies` in turn. */
+async function endpoint(settings: Record<string, unknown> = {}, ...replies: Parameters<Receiver['script']>[1][]) {
+  const id = `ep${++counter}`;
+  const url = receiver.script(`/${id}`, ...replies);
+  const res = await call('POST', '/endpoints', { id, url, eventTypes: [`t${counter}.#`], retrySchedule: [1, 1], ...settings });
+  expect(res.status).toBe(201);
+  return { id, path: `/${id}`, type: `t${counter}.happened`, secret: res.body.secret as string };
+}
+
+const publish = async (event: Record<string, unknown>) => {
+  const res = await call('POST', '/events', event);
+  expect(res.status).toBe(202);
+  return res.body as { id: string; endpoints: string[]; replayed: boolean };
+};
+const eventOf = async (id: string) => (await call('GET', `/events/${id}`)).body;
+const settled = (id: string, status: string, timeoutMs = 15_000) =>
+  eventually(async () => expect((await eventOf(id)).status).toBe(status), timeoutMs, 100);
+
+describe('endpoints', () => {
+  test('create shows the secret once; reads never show secrets or credentials', async () => {
+    const created = await call('POST', '/endpoints', {
+      id: 'secretive',
+      url: `${receiver.url}/secretive`,
+      auth: { type: 'bearer', token: 'top-secret-token' },
+      headers: { 'x-env': 'test' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    expect(created.body).toMatchObject({ timeoutMs: 30_000, retrySchedule: [10, 30, 90], eventTypes: ['#'], enabled: true, rateLimit: null, ordering: false });
+    const read = await call('GET', '/endpoints/secretive');
+    const text = JSON.stringify(read.body) + JSON.stringify((await call('GET', '/endpoints')).body);
+    expect(text).not.toContain(created.body.secret as string);
+    expect(text).not.toContain('top-secret-token');
+    expect(read.body.auth).toEqual({ type: 'bearer' });
+    expect((await call('PATCH', '/endpoints/secretive', { description: 'changed', eventTypes: ['nothing.matches'] })).body.description).toBe('changed');
+    expect((await call('POST', '/endpoints', { id: 'secretive', url: `${receiver.url}/x` })).status).toBe(409);
+    expect((await call('DELETE', '/endpoints/secretive')).status).toBe(204);
+    expect((await call('GET', '/endpoints/secretive')).status).toBe(404);
+  });
+
+  test.each([
+    [{ url: 'ftp://example.com/' }, /http/],
+    [{ url: 'not a url' }, /url/],
+    [{ url: 'http://example.com/', eventTypes: ['bad pattern'] }, /pattern/],
+    [{ url: 'http://example.com/', headers: { 'webhook-id': 'x' } }, /set by Ferry/],
+    [{ url: 'http://example.com/', headers: { 'x-a': 'line\r\nbreak' } }, /CR, LF/],
+    [{ url: 'http://example.com/', retrySchedule: [-1] }, /./],
+    [{ url: 'http://example.com/', secret: 'not-a-secret' }, /whsec_/],
+    [{ url: 'http://example.com/', id: 'bad/id' }, /endpoint ids/],
+  ])('bad endpoint %j is a 400 with a JSON error', async (body, message) => {
+    const res = await call('POST', '/endpoints', body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(message);
+  });
+
+  test('a wrong token is refused', async () => {
+    expect((await call('GET', '/endpoints', undefined, { 'x-token': 'nope' })).status).toBe(401);
+  });
+});
+
+describe('delivery', () => {
+  test('500, 500, 200 delivers on the third attempt, every attempt logged and traced', async () => {
+    const ep = await endpoint({}, 500, 500, 200);
+    const { id, endpoints } = await publish({ type: ep.type, data: { n: 1 } });
+    expect(endpoints).toEqual([ep.id]);
+    await settled(id, 'push_success');
+    const hits = receiver.to(ep.path);
+    expect(hits.map((h) => h.status)).toEqual([500, 500, 200]);
+    expect(new Set(hits.map((h) => h.headers['webhook-id']))).toEqual(new Set([id]));
+    // The schedule says 1 s between attempts.
+    expect(hits[1]!.at - hits[0]!.at).toBeGreaterThanOrEqual(900);
+    const view = await eventOf(id);
+    expect(view.deliveries[0].attempts.map((a: { status: number }) => a.status)).toEqual([500, 500, 200]);
+    const trace = (await call('GET', `/events/${id}/trace`)).body;
+    expect(trace.attempts.map((a: { attempt: number; status: number; endpointId: string }) => [a.endpointId, a.attempt, a.status])).toEqual([
+      [ep.id, 1, 500],
+      [ep.id, 2, 500],
+      [ep.id, 3, 200],
+    ]);
+  });
+
+  test('429 with Retry-After waits as long as the endpoint asked', async () => {
+    const ep = await endpoint({ retrySchedule: [0] }, { status: 429, headers: { 'retry-after': '2' } }, 200);
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_success');
+    const [first, second] = receiver.to(ep.path);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
+  });
+
+  test('400 dead-letters at once; re-push from the dead letter delivers', async () => {
+    const ep = await endpoint({}, 400, 200);
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_failed');
+    expect(receiver.to(ep.path)).toHaveLength(1);
+    await eventually(async () => {
+      const dead = (await call('GET', `/deadletter?endpoint=${ep.id}`)).body.deliveries;
+      expect(dead).toEqual([expect.objectContaining({ eventId: id, endpointId: ep.id, held: false, reason: expect.stringMatching(/EndpointRejected.*400/) })]);
+    });
+    expect((await call('POST', `/events/${id}/repush`, {})).body.count).toBe(1);
+    await settled(id, 'push_success');
+    expect(receiver.to(ep.path).map((h) => h.status)).toEqual([400, 200]);
+    await eventually(async () => expect((await call('GET', `/deadletter?endpoint=${ep.id}`)).body.deliveries).toEqual([]));
+  });
+
+  test('410 disables the endpoint; its later events are held and replayed when it is enabled', async () => {
+    const ep = await endpoint({}, 410, 200);
+    const first = await publish({ type: ep.type });
+    await settled(first.id, 'push_failed');
+    // The worker disabled it; this API process sees that at its next refresh.
+    await eventually(async () => {
+      const disabled = (await call('GET', `/endpoints/${ep.id}`)).body;
+      expect([disabled.enabled, disabled.disabledReason]).toEqual([false, expect.stringMatching(/410/)]);
+    });
+    const held = await publish({ type: ep.type });
+    await settled(held.id, 'push_failed');
+    expect((await eventOf(held.id)).deliveries[0].deadLetter).toMatchObject({ held: true });
+    expect(receiver.to(ep.path)).toHaveLength(1);
+    await eventually(async () => expect((await call('GET', `/deadletter?endpoint=${ep.id}&held=true`)).body.deliveries).toHaveLength(1));
+    const enabled = (await call('POST', `/endpoints/${ep.id}/enable`, {})).body;
+    expect(enabled.replayed).toBe(1);
+    await settled(held.id, 'push_success');
+    // The 410'd delivery itself is not replayed: it failed, it was not held.
+    expect((await eventOf(first.id)).status).toBe('push_failed');
+  });
+
+  test('a slow receiver times out and is retried', async () => {
+    const ep = await endpoint({ timeoutMs: 300 }, { status: 200, delayMs: 1000 }, 200);
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_success');
+    const attempts = (await eventOf(id)).deliveries[0].attempts;
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]).toMatchObject({ outcome: 'retry', status: null, error: expect.stringMatching(/timeout|abort/i) });
+  });
+
+  test('connection refused is retried until the schedule ends, then dead-lettered', async () => {
+    const res = await call('POST', '/endpoints', { id: 'refused', url: 'http://127.0.0.1:9/hook', eventTypes: ['refused.#'], retrySchedule: [0, 0] });
+    expect(res.status).toBe(201);
+    const { id } = await publish({ type: 'refused.now' });
+    await settled(id, 'push_failed');
+    const attempts = (await eventOf(id)).deliveries[0].attempts;
+    expect(attempts.map((a: { error: string }) => a.error)).toEqual([
+      expect.stringMatching(/ECONNREFUSED/),
+      expect.stringMatching(/ECONNREFUSED/),
+      expect.stringMatching(/ECONNREFUSED/),
+    ]);
+  });
+
+  test('fan-out to three endpoints where one fails: each result is its own', async () => {
+    const type = `fan${++counter}.out`;
+    const ok1 = await endpoint({ eventTypes: [type] }, 200);
+    const ok2 = await endpoint({ eventTypes: ['fan*.#'.replace('*', String(counter))] }, 204);
+    const bad = await endpoint({ eventTypes: ['#'], retrySchedule: [] }, 503);
+    // '#' catches every other test's events too; it is deleted at the end of this test.
+    const { id, endpoints } = await publish({ type, endpoints: [ok1.id, ok2.id, bad.id] });
+    expect(endpoints.sort()).toEqual([ok1.id, ok2.id, bad.id].sort());
+    await settled(id, 'push_failed');
+    const statuses = Object.fromEntries((await eventOf(id)).deliveries.map((d: { endpointId: string; status: string }) => [d.endpointId, d.status]));
+    expect(statuses).toEqual({ [ok1.id]: 'push_success', [ok2.id]: 'push_success', [bad.id]: 'push_failed' });
+    await call('DELETE', `/endpoints/${bad.id}`);
+  });
+
+  test('topic patterns pick the endpoints an event goes to', async () => {
+    const base = `topic${++counter}`;
+    const patterns = { star: `${base}.device.*`, hash: `${base}.billing.#`, exact: `${base}.a.b`, middle: `${base}.*.b` };
+    const ids: Record<string, string> = {};
+    for (const [name, pattern] of Object.entries(patterns)) ids[name] = (await endpoint({ eventTypes: [pattern] })).id;
+    const table: [string, string[]][] = [
+      [`${base}.device.on`, ['star']],
+      [`${base}.device.on.off`, []],
+      [`${base}.device`, []],
+      [`${base}.billing`, ['hash']],
+      [`${base}.billing.invoice.paid`, ['hash']],
+      [`${base}.a.b`, ['exact', 'middle']],
+      [`${base}.x.b`, ['middle']],
+    ];
+    for (const [type, expected] of table) {
+      const { endpoints } = await publish({ type });
+      expect([type, endpoints.sort()]).toEqual([type, expected.map((n) => ids[n]!).sort()]);
+    }
+  });
+
+  test('the same event id twice makes one delivery set', async () => {
+    const ep = await endpoint();
+    const first = await publish({ id: `same-${counter}`, type: ep.type });
+    const second = await publish({ id: `same-${counter}`, type: ep.type });
+    expect([first.replayed, second.replayed]).toEqual([false, true]);
+    await settled(first.id, 'push_success');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.to(ep.path)).toHaveLength(1);
+  });
+
+  test('unknown named endpoints and bad events are 400s', async () => {
+    expect((await call('POST', '/events', { type: 'x.y', endpoints: ['nope'] })).body.error).toMatch(/unknown endpoint: nope/);
+    expect((await call('POST', '/events', { type: 'bad type' })).status).toBe(400);
+    expect((await call('POST', '/events', { type: 'x', timestamp: 'yesterday' })).status).toBe(400);
+    expect((await call('POST', '/events', { type: 'x', data: 'y'.repeat(300_000) })).status).toBe(413);
+    expect((await call('POST', '/events/batch', { events: [] })).status).toBe(400);
+    const raw = await ferry.queue(`/push/${ns}/events`, { method: 'POST', headers: { 'x-token': token, 'content-type': 'application/json' }, body: '{bad json' });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toHaveProperty('error');
+  });
+
+  test('bulk publish delivers every event of the batch', async () => {
+    const ep = await endpoint();
+    const res = await call('POST', '/events/batch', { events: [1, 2, 3].map((n) => ({ type: ep.type, data: { n } })) });
+    expect(res.status).toBe(202);
+    expect(res.body.events).toHaveLength(3);
+    await eventually(async () => expect(receiver.to(ep.path)).toHaveLength(3), 15_000, 100);
+  });
+
+  test('signatures verify with the standardwebhooks package, with both keys during a rotation', async () => {
+    const ep = await endpoint();
+    const { id } = await publish({ type: ep.type, data: { hello: 'world' } });
+    await settled(id, 'push_success');
+    const [hit] = receiver.to(ep.path);
+    expect(new Webhook(ep.secret).verify(hit!.body, hit!.headers as Record<string, string>)).toMatchObject({ id, type: ep.type, data: { hello: 'world' } });
+
+    const rotated = (await call('POST', `/endpoints/${ep.id}/rotate-secret`, { overlapSeconds: 3600 })).body;
+    expect(rotated.secret).toMatch(/^whsec_/);
+    await eventually(async () => expect((await call('GET', `/endpoints/${ep.id}`)).body.secrets).toHaveLength(2));
+    const during = await publish({ type: ep.type });
+    await settled(during.id, 'push_success');
+    const last = receiver.to(ep.path).at(-1)!;
+    expect(String(last.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [ep.secret, rotated.secret as string]) {
+      expect(new Webhook(secret).verify(last.body, last.headers as Record<string, string>)).toMatchObject({ id: during.id });
+    }
+
+    await call('POST', `/endpoints/${ep.id}/rotate-secret`, { overlapSeconds: 0, secret: rotated.secret });
+    const after = await publish({ type: ep.type });
+    await settled(after.id, 'push_success');
+    const newest = receiver.to(ep.path).at(-1)!;
+    expect(() => new Webhook(ep.secret).verify(newest.body, newest.headers as Record<string, string>)).toThrow();
+    expect(new Webhook(rotated.secret as string).verify(newest.body, newest.headers as Record<string, string>)).toMatchObject({ id: after.id });
+  });
+
+  test('a redirect, even to a metadata address, is a failure and is not followed', async () => {
+    const ep = await endpoint({ retrySchedule: [] }, { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } });
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_failed');
+    expect((await eventOf(id)).deliveries[0].attempts[0]).toMatchObject({ status: 302, outcome: 'retry' });
+    expect(receiver.to(ep.path)).toHaveLength(1);
+  });
+
+  test('auth and custom headers reach the endpoint', async () => {
+    const ep = await endpoint({ auth: { type: 'basic', username: 'u', password: 'p' }, headers: { 'x-env': 'test' } });
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_success');
+    const [hit] = receiver.to(ep.path);
+    expect([hit!.headers.authorization, hit!.headers['x-env']]).toEqual([`Basic ${Buffer.from('u:p').toString('base64')}`, 'test']);
+  });
+});
+
+describe('health, rate limit and ordering', () => {
+  test('a rate limit of 4/s is enforced by Temporal across the task queue', async () => {
+    const ep = await endpoint({ rateLimit: 4 });
+    for (let i = 0; i < 20; i++) await publish({ type: ep.type });
+    await eventually(async () => expect(receiver.to(ep.path)).toHaveLength(20), 30_000, 100);
+    const times = receiver.to(ep.path).map((h) => h.at);
+    // 20 deliveries at 4/s need at least (20 - 4) / 4 s, whatever the first second's burst.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3500);
+    const maxInAnySecond = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+    expect(maxInAnySecond).toBeLessThanOrEqual(5);
+  });
+
+  test('with ordering on, deliveries of one key arrive in publish order even when one is retried', async () => {
+    const ep = await endpoint({ ordering: true }, 500, 200);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await publish({ type: ep.type, orderingKey: 'customer-1', data: { i } })).id);
+    await eventually(async () => expect(receiver.to(ep.path).filter((h) => h.status === 200)).toHaveLength(5), 20_000, 100);
+    const delivered = receiver.to(ep.path).filter((h) => h.status === 200).map((h) => (JSON.parse(h.body) as { id: string }).id);
+    expect(delivered).toEqual(ids);
+  });
+});
+
+describe('dead letter', () => {
+  test('bulk re-push by filter says how many it will do, then does them', async () => {
+    const ep = await endpoint({ retrySchedule: [] }, 422, 422, 200);
+    const first = await publish({ type: ep.type });
+    const second = await publish({ type: ep.type });
+    await settled(first.id, 'push_failed');
+    await settled(second.id, 'push_failed');
+    await eventually(async () => expect((await call('POST', '/deadletter/repush', { endpoint: ep.id, dryRun: true })).body).toEqual({ count: 2, dryRun: true }));
+    expect((await call('POST', '/deadletter/repush', { endpoint: ep.id })).body).toEqual({ count: 2, dryRun: false });
+    await settled(first.id, 'push_success');
+    await settled(second.id, 'push_success');
+  });
+
+  test('`temporal workflow signal` re-pushes from the CLI', async () => {
+    const ep = await endpoint({ retrySchedule: [] }, 400, 200);
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_failed');
+    await eventually(async () => expect((await call('GET', `/deadletter?endpoint=${ep.id}`)).body.deliveries).toHaveLength(1));
+    const address = ferry.env.connection.options.address;
+    await promisify(execFile)(temporalTools().temporal!, [
+      'workflow', 'signal', '--address', address, '--namespace', 'default',
+      '--workflow-id', `push-deadletter/${ns}`, '--name', 'repush', '--input', JSON.stringify({ endpoint: ep.id }),
+    ]);
+    await settled(id, 'push_success');
+  });
+
+  test('delete drops a dead delivery; the event then finishes', async () => {
+    const ep = await endpoint({ retrySchedule: [] }, 400);
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_failed');
+    expect((await call('DELETE', `/deadletter/${id}`, {})).body.count).toBe(1);
+    await eventually(async () => expect((await call('GET', `/deadletter?endpoint=${ep.id}`)).body.deliveries).toEqual([]));
+  });
+});
+
+describe('observability', () => {
+  test('events list by type and status', async () => {
+    const ep = await endpoint();
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_success');
+    await eventually(async () => {
+      const listed = (await call('GET', `/events?type=${ep.type}&status=push_success`)).body.events;
+      expect(listed.map((e: { id: string }) => e.id)).toEqual([id]);
+    });
+  });
+
+  test('metrics: attempts on the worker, published events and dead deliveries on the admin API; OpenAPI documents push', async () => {
+    const worker = await (await fetch(`http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`)).text();
+    expect(worker).toMatch(/ferry_push_attempts_total\{[^}]*outcome="success"/);
+    expect(worker).toMatch(/ferry_push_attempt_duration_ms_bucket/);
+    expect(worker).toMatch(/ferry_push_deliveries_total\{[^}]*outcome="dead"/);
+    const admin = await (await ferry.admin('/metrics')).text();
+    expect(admin).toMatch(/ferry_push_events_published_total\{namespace="pushns"\} \d+/);
+    expect(admin).toMatch(/ferry_push_dead_deliveries\{namespace="pushns",endpoint="[^"]+"\} \d+/);
+    const openapi = (await (await ferry.queue('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/push/{namespace}/events', '/push/{namespace}/endpoints', '/push/{namespace}/deadletter']));
+  });
+});
