@@ -70,10 +70,23 @@ export const createPushActivities = ({ client, directory, pushes, dispatcher, ma
       await directory.report(ref, true).catch(log);
       return record;
     }
-    if (failureType === DeliveryFailure.gone) await directory.setEnabled(ref, false, 'the endpoint answered 410 Gone');
+    let after: Endpoint | undefined = endpoint;
+    if (failureType === DeliveryFailure.gone) after = (await directory.setEnabled(ref, false, 'the endpoint answered 410 Gone')) ?? undefined;
     // A refused event says nothing about the endpoint's health; an unreachable endpoint does.
-    if (failureType === DeliveryFailure.unavailable) await directory.report(ref, false, record.error ?? `HTTP ${record.status}`).catch(log);
+    if (failureType === DeliveryFailure.unavailable) after = await directory.report(ref, false, record.error ?? `HTTP ${record.status}`).catch(log) ?? endpoint;
     const retry = record.outcome === 'retry' && attempt <= delivery.retrySchedule.length;
+    if (retry && after && !after.enabled) {
+      throw final(DeliveryFailure.disabled, `the endpoint was disabled: ${after.disabledReason ?? 'by a user'}`, record);
+    }
+    if (retry && after?.health.state === 'paused') {
+      // This failure opened (or kept open) the circuit: wait for the pause instead of the schedule.
+      throw ApplicationFailure.create({
+        type: DeliveryFailure.paused,
+        message: 'the endpoint is paused',
+        nonRetryable: true,
+        details: [{ until: after.health.pausedUntil, attemptsUsed: attempt }, record],
+      });
+    }
     if (retry) {
       // Only the last attempt's outcome reaches the workflow's history; the earlier ones are told.
       await client.workflow.getHandle(delivery.workflowId).signal(attemptSignal, { endpointId: ref.id, record }).catch(log);

@@ -33,7 +33,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     onRefreshError: (err) => log.warn({ err }, 'endpoint refresh failed'),
   });
   await endpoints.start();
-  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints);
+  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, config.FERRY_PUSH_PUBLISH_TIMEOUT_MS);
   const metrics = new QueueMetrics();
   metrics.collectQueueSizes(async () => {
     const sizes: { namespace: string; queue: string; ready: number; dead: number }[] = [];
@@ -60,8 +60,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     adminUrl,
     services,
     async close() {
-      tokens.stop();
-      endpoints.stop();
+      await Promise.all([tokens.stop(), endpoints.stop()]);
       // Long polls end first (answering "no job"), so closing the servers does not wait for them.
       await jobs.close();
       await Promise.all([queueApp.close(), adminApp.close()]);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { Refresher } from '../temporal/refresher';
 import { indexTaskQueue, TOKEN_REGISTRY_WORKFLOW_ID } from '../workflows/ids';
 import type { TokenRegistryWorkflow } from '../workflows/tokens';
 import type { RateLimit, TokenRecord } from '../workflows/tokens.messages';
@@ -22,14 +23,16 @@ export type TokenCheck = { ok: true; record: TokenRecord } | { ok: false; error:
  */
 export class TokenStore {
   private byKey = new Map<string, TokenRecord>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refresher: Refresher;
 
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    private readonly refreshMs: number,
-    private readonly onRefreshError: (err: unknown) => void,
-  ) {}
+    refreshMs: number,
+    onRefreshError: (err: unknown) => void,
+  ) {
+    this.refresher = new Refresher(client, () => this.read(), refreshMs, onRefreshError);
+  }
 
   private get registry() {
     return this.client.workflow.getHandle<typeof TokenRegistryWorkflow>(TOKEN_REGISTRY_WORKFLOW_ID);
@@ -44,15 +47,18 @@ export class TokenStore {
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh().catch(this.onRefreshError), this.refreshMs);
-    this.timer.unref();
+    this.refresher.start();
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  stop(): Promise<void> {
+    return this.refresher.stop();
   }
 
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    return this.refresher.now();
+  }
+
+  private async read(): Promise<void> {
     const table = await this.registry.query(tokenTableQuery);
     this.byKey = new Map(table.tokens.map((t) => [`${t.namespace}/${t.hash}`, t]));
   }

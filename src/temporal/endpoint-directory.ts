@@ -4,13 +4,14 @@ import type { EndpointRegistryWorkflow } from '../workflows/endpoints';
 import type { Endpoint, EndpointRef, EndpointTable, HealthPolicy } from '../workflows/endpoints.messages';
 import {
   admitUpdate,
-  deliveryOutcomeSignal,
+  deliveryOutcomeUpdate,
   endpointTableQuery,
   putEndpointUpdate,
   removeEndpointUpdate,
   setEnabledUpdate,
 } from '../workflows/endpoints.messages';
 import { ENDPOINT_REGISTRY_WORKFLOW_ID, indexTaskQueue } from '../workflows/ids';
+import { Refresher } from './refresher';
 
 const key = ({ namespace, id }: EndpointRef) => `${namespace}/${id}`;
 
@@ -29,7 +30,7 @@ export interface EndpointDirectoryOptions {
 export class EndpointDirectory {
   private table: EndpointTable = { version: -1, endpoints: [] };
   private byKey = new Map<string, Endpoint>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refresher: Refresher;
   private readonly listeners: ((endpoints: Endpoint[]) => void)[] = [];
   /** Endpoints this process saw fail: their next success is reported even if the copy says healthy. */
   private readonly failedHere = new Set<string>();
@@ -37,7 +38,9 @@ export class EndpointDirectory {
   constructor(
     private readonly client: Client,
     private readonly options: EndpointDirectoryOptions,
-  ) {}
+  ) {
+    this.refresher = new Refresher(client, () => this.read(), options.refreshMs, options.onRefreshError);
+  }
 
   private get registry() {
     return this.client.workflow.getHandle<typeof EndpointRegistryWorkflow>(ENDPOINT_REGISTRY_WORKFLOW_ID);
@@ -59,17 +62,20 @@ export class EndpointDirectory {
       args: [{ policy: this.options.policy, table: { version: 0, endpoints: [] } }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
-    this.timer = setInterval(() => void this.refresh().catch(this.options.onRefreshError), this.options.refreshMs);
-    this.timer.unref();
+    this.refresher.start();
     await this.refresh().catch(this.options.onRefreshError);
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  stop(): Promise<void> {
+    return this.refresher.stop();
   }
 
   /** Re-reads the registry if it changed. */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    return this.refresher.now();
+  }
+
+  private async read(): Promise<void> {
     const table = await this.registry.query(endpointTableQuery, { knownVersion: this.table.version });
     if (table) this.load(table);
   }
@@ -146,14 +152,19 @@ export class EndpointDirectory {
   }
 
   /**
-   * Tells the circuit breaker how an attempt went. Failures always; successes only when the
-   * endpoint was not healthy, so a healthy endpoint's deliveries cost the registry nothing.
+   * Tells the circuit breaker how an attempt went and answers the endpoint as it is after that
+   * (paused? disabled?). Failures always; successes only when the endpoint was not healthy, so a
+   * healthy endpoint's deliveries cost the registry nothing.
    */
-  async report(ref: EndpointRef, ok: boolean, error?: string): Promise<void> {
+  async report(ref: EndpointRef, ok: boolean, error?: string): Promise<Endpoint | undefined> {
     const known = this.byKey.get(key(ref));
-    if (ok && known?.health.state === 'healthy' && !this.failedHere.has(key(ref))) return;
+    if (ok && known?.health.state === 'healthy' && !this.failedHere.has(key(ref))) return known;
     if (ok) this.failedHere.delete(key(ref));
     else this.failedHere.add(key(ref));
-    await this.registry.signal(deliveryOutcomeSignal, { ...ref, ok, ...(error ? { error } : {}) });
+    const now = await this.registry.executeUpdate(deliveryOutcomeUpdate, { args: [{ ...ref, ok, ...(error ? { error } : {}) }] });
+    if (!now) return undefined;
+    // Seen here at once; the next refresh brings the registry's version.
+    this.load({ version: this.table.version, endpoints: [...this.table.endpoints.filter((e) => key(e) !== key(ref)), now] });
+    return now;
   }
 }

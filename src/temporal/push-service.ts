@@ -111,6 +111,8 @@ export class PushService {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly directory: EndpointDirectory,
+    /** How long a publish waits for Temporal before it gives up (the API then answers 503). */
+    private readonly publishTimeoutMs = 5000,
   ) {}
 
   /** The endpoints an event goes to: those named, or every endpoint whose patterns match its type. */
@@ -136,9 +138,15 @@ export class PushService {
 
   /**
    * Starts the event's push workflow; answers once Temporal has it. The same id again starts
-   * nothing (`replayed`), for as long as Temporal remembers the first one (its retention).
+   * nothing (`replayed`), for as long as Temporal remembers the first one (its retention). Gives up
+   * after `publishTimeoutMs` (the SDK would otherwise retry an unreachable Temporal for ~20 s); the
+   * event may then exist or not, and publishing the same id again settles which.
    */
-  async publish(namespace: string, request: PublishRequest): Promise<Published> {
+  publish(namespace: string, request: PublishRequest): Promise<Published> {
+    return this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => this.startPush(namespace, request));
+  }
+
+  private async startPush(namespace: string, request: PublishRequest): Promise<Published> {
     const { event } = request;
     const targets = this.targetsFor(namespace, event.type, request.endpoints);
     const orderingKey = request.orderingKey ?? null;

@@ -13,8 +13,13 @@ async function main(): Promise<void> {
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);
   const worker = await FerryWorker.create({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE, config });
-  onShutdownSignal(async () => worker.shutdown());
-  await worker.run();
+  const running = worker.run();
+  // The exit waits for the drain: in-flight deliveries finish (up to the worker's grace time).
+  onShutdownSignal(async () => {
+    worker.shutdown();
+    await running;
+  });
+  await running;
   await connection.close();
   await clientConnection.close();
 }

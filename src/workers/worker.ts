@@ -93,7 +93,7 @@ export class FerryWorker {
     this.followRateLimits([]);
     await this.following;
     await Promise.all([...this.limited.values()].map((l) => l.running));
-    this.directory.stop();
+    await this.directory.stop();
     await this.dispatcher.close();
   }
 

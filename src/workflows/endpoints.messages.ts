@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
 /** How Ferry authenticates to an endpoint, besides signing. Secret parts never leave the API again. */
 export type EndpointAuth =
@@ -92,7 +92,10 @@ export const setEnabledUpdate = defineUpdate<
  * this caller becomes the one probe; otherwise the time to ask again.
  */
 export const admitUpdate = defineUpdate<{ go: boolean; until?: number }, [EndpointRef]>('admit');
-/** Delivery outcomes feed the circuit breaker; only outcomes that say something about its health. */
-export const deliveryOutcomeSignal = defineSignal<[EndpointRef & { ok: boolean; error?: string }]>('deliveryOutcome');
+/**
+ * Delivery outcomes feed the circuit breaker (only outcomes that say something about its health);
+ * answers the endpoint as it is now, so the reporting worker sees a pause or a disable at once.
+ */
+export const deliveryOutcomeUpdate = defineUpdate<Endpoint | null, [EndpointRef & { ok: boolean; error?: string }]>('deliveryOutcome');
 /** Answers null when the caller's version is current, so refreshes of an unchanged table are cheap. */
 export const endpointTableQuery = defineQuery<EndpointTable | null, [{ knownVersion?: number }]>('endpoints');

@@ -2,7 +2,7 @@ import { condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import type { EndpointHealth, EndpointRegistryInput, EndpointRef } from './endpoints.messages';
 import {
   admitUpdate,
-  deliveryOutcomeSignal,
+  deliveryOutcomeUpdate,
   endpointTableQuery,
   putEndpointUpdate,
   removeEndpointUpdate,
@@ -68,13 +68,13 @@ export async function EndpointRegistryWorkflow({ policy, table }: EndpointRegist
     version++;
     return { go: true };
   });
-  setHandler(deliveryOutcomeSignal, ({ ok, error, ...ref }) => {
+  setHandler(deliveryOutcomeUpdate, ({ ok, error, ...ref }) => {
     const endpoint = find(ref);
-    if (!endpoint) return;
+    if (!endpoint) return null;
     changed();
     if (ok) {
       endpoint.health = { ...HEALTHY };
-      return;
+      return endpoint;
     }
     const now = Date.now();
     const health = endpoint.health;
@@ -92,6 +92,7 @@ export async function EndpointRegistryWorkflow({ policy, table }: EndpointRegist
       endpoint.enabled = false;
       endpoint.disabledReason = `every attempt failed since ${new Date(health.failingSince).toISOString()}`;
     }
+    return endpoint;
   });
 
   await condition(() => budget.exhausted);

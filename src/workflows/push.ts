@@ -161,6 +161,8 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
           const failure = applicationFailure(err);
           if (failure?.type === DeliveryFailure.paused) {
             const { until, attemptsUsed } = failure.details?.[0] as { until: number; attemptsUsed: number };
+            const failed = failure.details?.[1] as AttemptRecord | undefined;
+            if (failed) record(view, failed);
             attemptsBefore = attemptsUsed;
             view.status = 'pending';
             view.pausedUntil = until;

@@ -19,6 +19,8 @@ export type Reply = number | { status: number; headers?: Record<string, string>;
  */
 export class Receiver {
   readonly hits: Hit[] = [];
+  /** Requests received and not answered yet, by path. */
+  private readonly waiting = new Map<string, number>();
   private readonly scripts = new Map<string, Reply[]>();
   private readonly server = createServer((req, res) => {
     let body = '';
@@ -44,11 +46,18 @@ export class Receiver {
     return this.hits.filter((h) => h.path === path);
   }
 
+  /** How many requests to `path` the receiver holds (delayed replies not sent yet). */
+  inFlight(path: string): number {
+    return this.waiting.get(path) ?? 0;
+  }
+
   private answer(path: string, headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
     const script = this.scripts.get(path) ?? [];
     const reply = (script.length > 1 ? script.shift() : script[0]) ?? 200;
     const r = typeof reply === 'number' ? { status: reply } : reply;
+    this.waiting.set(path, this.inFlight(path) + 1);
     const respond = () => {
+      this.waiting.set(path, this.inFlight(path) - 1);
       this.hits.push({ path, headers, body, at: Date.now(), status: r.status });
       res.writeHead(r.status, r.headers).end(r.body ?? `status ${r.status}`);
     };

@@ -1,0 +1,184 @@
+import { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../../src/config';
+import { healthPolicy } from '../../src/config';
+import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
+import { PushService } from '../../src/temporal/push-service';
+import { FerryWorker } from '../../src/workers/worker';
+import { HEALTHY } from '../../src/workflows/endpoints';
+import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
+import { pushWorkflowId } from '../../src/workflows/ids';
+import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';
+import { pushViewQuery } from '../../src/workflows/push.messages';
+import { createSecret } from '../../src/push/signing';
+import { eventually } from '../helpers/eventually';
+import type { Reply } from '../helpers/receiver';
+import { Receiver } from '../helpers/receiver';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+
+const taskQueue = 'push-workflow-test';
+const ns = 'ts';
+const config = loadConfig({
+  FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
+  FERRY_ENDPOINT_REFRESH_MS: '200',
+  FERRY_PUSH_FAILURES_TO_PAUSE: '5',
+  FERRY_PUSH_PAUSE_S: '300',
+  FERRY_PUSH_DISABLE_AFTER_S: '3600',
+  FERRY_PUSH_MAX_RETRY_AFTER_S: '600',
+});
+let env: TestWorkflowEnvironment;
+let worker: FerryWorker;
+let running: Promise<void>;
+let directory: EndpointDirectory;
+let pushes: PushService;
+let receiver: Receiver;
+let plain: Client;
+let counter = 0;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  worker = await FerryWorker.create({ connection: env.nativeConnection, client: env.client, namespace: env.namespace ?? 'default', taskQueue, config });
+  running = worker.run();
+  directory = new EndpointDirectory(env.client, { taskQueue, policy: healthPolicy(config), refreshMs: 200, onRefreshError: () => undefined });
+  await directory.start();
+  await eventually(async () => expect(directory.loaded).toBe(true), 20_000, 100);
+  pushes = new PushService(env.client, taskQueue, directory);
+  receiver = await Receiver.start();
+  plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+}, 60_000);
+
+afterAll(async () => {
+  await directory?.stop();
+  worker?.shutdown();
+  await running;
+  await receiver?.stop();
+  await env?.teardown();
+});
+
+async function endpoint(settings: Partial<EndpointSettings>, ...replies: Reply[]): Promise<Endpoint> {
+  const id = `ep${++counter}`;
+  const now = Date.now();
+  const e: Endpoint = {
+    url: receiver.script(`/${id}`, ...replies),
+    description: '',
+    eventTypes: ['#'],
+    auth: { type: 'none' },
+    headers: {},
+    timeoutMs: 5000,
+    retrySchedule: [10, 30, 90],
+    rateLimit: null,
+    ordering: false,
+    ...settings,
+    namespace: ns,
+    id,
+    keys: [{ secret: createSecret() }],
+    enabled: true,
+    disabledReason: null,
+    createdAt: now,
+    updatedAt: now,
+    health: { ...HEALTHY },
+  };
+  await directory.put(e);
+  return e;
+}
+
+/** Time moves in steps of this much; the server never skips past a timer, so steps change no timing. */
+const STEP = '30s';
+
+/**
+ * Publishes to one endpoint and moves the test server's clock until every delivery is over.
+ * Time moves only by env.sleep: awaiting a result through the environment's client would let the
+ * server skip on to a dead push's 10-year execution timeout (a dead-lettered push keeps running).
+ */
+async function push(target: Endpoint, id = `ev${++counter}`): Promise<{ status: DeliveryStatus; view: PushView; times: number[] }> {
+  await pushes.publish(ns, { event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null }, endpoints: [target.id] });
+  const handle = plain.workflow.getHandle(pushWorkflowId(ns, id));
+  for (let step = 0; step < 1000; step++) {
+    const view = await handle.query(pushViewQuery);
+    if (view.deliveries.every((d) => d.status === 'push_success' || d.dead)) return { status: view.status, view, times: await attemptTimes(id) };
+    await env.sleep(STEP);
+  }
+  throw new Error(`push ${id} did not settle`);
+}
+
+/**
+ * When each attempt ran, in workflow time (the server's skipped clock): earlier attempts from the
+ * `attempt` signals they send, the last one from its ActivityTaskStarted event.
+ */
+async function attemptTimes(id: string): Promise<number[]> {
+  const history = await plain.workflow.getHandle(pushWorkflowId(ns, id)).fetchHistory();
+  const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  const times: number[] = [];
+  for (const e of history.events ?? []) {
+    if (e.workflowExecutionSignaledEventAttributes?.signalName === 'attempt') times.push(at(e));
+    if (e.activityTaskStartedEventAttributes) times.push(at(e));
+  }
+  return times;
+}
+
+const gaps = (times: number[]) => times.slice(1).map((t, i) => Math.round((t - times[i]!) / 1000));
+
+describe('PushWorkflow retry timeline (time-skipping)', () => {
+  test('the default schedule retries after 10 s, 30 s and 90 s, then dead-letters', async () => {
+    const e = await endpoint({}, 503);
+    const { status, view, times } = await push(e);
+    expect(status).toBe('push_failed');
+    expect(gaps(times)).toEqual([10, 30, 90]);
+    expect(view.deliveries[0]!.attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+    expect(view.deliveries[0]!.dead?.held).toBe(false);
+    expect(view.deliveries[0]!.dead?.reason).toMatch(/EndpointUnavailable/);
+    expect(receiver.to(`/${e.id}`)).toHaveLength(4);
+  });
+
+  test('a custom schedule is followed exactly, even when it is not geometric', async () => {
+    const e = await endpoint({ retrySchedule: [5, 120, 7] }, 500, 500, 500, 200);
+    const { status, times } = await push(e);
+    expect(status).toBe('push_success');
+    expect(gaps(times)).toEqual([5, 120, 7]);
+  });
+
+  test('Retry-After replaces the schedule entry, up to the cap', async () => {
+    const e = await endpoint({ retrySchedule: [10, 10] }, { status: 429, headers: { 'retry-after': '45' } }, { status: 503, headers: { 'retry-after': '86400' } }, 200);
+    const { status, times } = await push(e);
+    expect(status).toBe('push_success');
+    expect(gaps(times)).toEqual([45, 600]);
+  });
+
+  test('a permanent failure goes to the dead letter at once', async () => {
+    const e = await endpoint({}, 422);
+    const before = receiver.to(`/${e.id}`).length;
+    const { status, view } = await push(e);
+    expect(status).toBe('push_failed');
+    expect(receiver.to(`/${e.id}`).length - before).toBe(1);
+    expect(view.deliveries[0]!.dead?.reason).toMatch(/EndpointRejected.*422/);
+  });
+});
+
+describe('circuit breaker (time-skipping)', () => {
+  test('an endpoint failing 5 times in a row pauses; deliveries wait without using tries; a probe resumes it', async () => {
+    // 5 failures open the circuit; the delivery then waits 300 s and the probe succeeds.
+    const e = await endpoint({ retrySchedule: [1, 1, 1, 1, 1, 1, 1] }, 500, 500, 500, 500, 500, 200);
+    const { status, view, times } = await push(e);
+    expect(status).toBe('push_success');
+    const attempts = view.deliveries[0]!.attempts;
+    // Six attempts, numbered without gaps: the pause did not use a try.
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The sixth attempt waited for the pause (300 s from the fifth failure), not for the 1 s schedule.
+    expect(gaps(times)).toEqual([1, 1, 1, 1, 300]);
+    await eventually(async () => {
+      await directory.refresh();
+      expect(directory.get(ns, e.id)?.health.state).toBe('healthy');
+    });
+  });
+
+  test('an endpoint failing for longer than the disable period is disabled; its deliveries are held', async () => {
+    const e = await endpoint({ retrySchedule: Array(12).fill(600) as number[] }, 500);
+    const { status, view } = await push(e);
+    expect(status).toBe('push_failed');
+    expect(view.deliveries[0]!.dead?.held).toBe(true);
+    expect(view.deliveries[0]!.dead?.reason).toMatch(/disabled.*every attempt failed since/);
+    await directory.refresh();
+    expect(directory.get(ns, e.id)?.enabled).toBe(false);
+    expect(directory.get(ns, e.id)?.disabledReason).toMatch(/every attempt failed/);
+  });
+});
