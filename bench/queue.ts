@@ -2,29 +2,12 @@
  * `npm run bench`: latency of Ferry's queue paths against a real Temporal dev server and worker,
  * loopback only, bounded in count. Prints a table and writes bench/results/<date>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startFerry } from '../test/helpers/ferry';
+import type { Summary } from './lib';
+import { since, sleep, summarize, writeReport } from './lib';
 
 const N = Number(process.env.FERRY_BENCH_N ?? 300);
-
-interface Summary {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-const summarize = (samples: number[]): Summary => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
-};
-
-const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -133,16 +116,7 @@ async function main(): Promise<void> {
       }
     });
 
-    const report = {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-      server: 'temporal server start-dev (CLI v1.5.1, in-memory SQLite), one Ferry worker, API in the same process',
-      results,
-    };
-    const dir = join(__dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${report.date.slice(0, 19).replace(/:/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    const file = writeReport('', 'temporal server start-dev (CLI v1.5.1, in-memory SQLite), one Ferry worker, API in the same process', results);
     console.log(`written ${file}`);
   } finally {
     await ferry.stop();

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:push`: the push side against a real Temporal dev server and worker, loopback only,
+ * bounded in count: endpoint reads idle and under delivery load, publish latency, publish ->
+ * delivered latency, and deliveries/s at fan-out 1 and 5. Writes bench/results/<date>-push.json.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startFerry } from '../test/helpers/ferry';
+import { Receiver } from '../test/helpers/receiver';
+import type { Summary } from './lib';
+import { since, summarize, writeReport } from './lib';
+
+const EVENTS = Number(process.env.FERRY_BENCH_EVENTS ?? 200);
+const ENDPOINTS = 200;
+const CONCURRENCY = 8;
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const ferry = await startFerry();
+  const receiver = await Receiver.start();
+  try {
+    const token = await ferry.token('bench');
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await ferry.queue(`/push/bench${path}`, {
+        method,
+        headers: { 'x-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
+      return res.json();
+    };
+    const results: Record<string, Summary | number> = {};
+    const record = (name: string, value: Summary | number) => {
+      results[name] = value;
+      console.log(`${name.padEnd(52)} ${JSON.stringify(value)}`);
+    };
+    /** Runs `run` for indexes 0..n-1 on `concurrency` lanes; answers each call's duration in ms. */
+    const timed = async (n: number, concurrency: number, run: (i: number) => Promise<unknown>) => {
+      const samples: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (let i = next++; i < n; i = next++) {
+            const t = process.hrtime.bigint();
+            await run(i);
+            samples.push(since(t));
+          }
+        }),
+      );
+      return samples;
+    };
+
+    // The registry: ENDPOINTS endpoints (on patterns that no event below matches), then the ones used.
+    for (let i = 0; i < ENDPOINTS; i++) await call('POST', '/endpoints', { id: `idle${i}`, url: `${receiver.url}/idle`, eventTypes: [`idle${i}.#`] });
+    for (let i = 0; i < 5; i++) await call('POST', '/endpoints', { id: `fast${i}`, url: receiver.script(`/fast${i}`, 200), eventTypes: [i === 0 ? 'one.#' : 'five.#'] });
+    await call('PATCH', '/endpoints/fast0', { eventTypes: ['one.#', 'five.#'] });
+
+    const readEndpoint = (i: number) => call('GET', `/endpoints/idle${i % ENDPOINTS}`);
+    record('endpoint read, idle, 1 client (ms)', summarize(await timed(500, 1, readEndpoint)));
+    record(`endpoint list of ${ENDPOINTS + 5}, idle (ms)`, summarize(await timed(100, 1, () => call('GET', '/endpoints'))));
+
+    // Deliveries at fan-out 1 while readers hammer the registry.
+    /** When each publish was sent, on the clock the receiver stamps arrivals with. */
+    const published = new Map<string, number>();
+    const publish = async (type: string, i: number) => {
+      const id = `${type}-${i}`;
+      published.set(id, Date.now());
+      await call('POST', '/events', { id, type, data: { i } });
+    };
+    const deliveredAll = async (paths: string[], count: number) => {
+      while (paths.reduce((n, p) => n + receiver.to(p).length, 0) < count) await new Promise((r) => setTimeout(r, 5));
+    };
+    const start = process.hrtime.bigint();
+    let loadDone = false;
+    const readsUnderLoad: number[] = [];
+    const readers = Array.from({ length: 4 }, async (_, lane) => {
+      for (let i = lane; !loadDone; i += 4) {
+        const t = process.hrtime.bigint();
+        await readEndpoint(i);
+        readsUnderLoad.push(since(t));
+      }
+    });
+    const publishLatency = await timed(EVENTS, CONCURRENCY, (i) => publish('one.happened', i));
+    await deliveredAll(['/fast0'], EVENTS);
+    const seconds = since(start) / 1000;
+    loadDone = true;
+    await Promise.all(readers);
+    record('publish, 8 clients (ms)', summarize(publishLatency));
+    record('deliveries/s, fan-out 1, 8 publishing clients', Math.round(EVENTS / seconds));
+    record('endpoint read under that load, 4 clients (ms)', summarize(readsUnderLoad));
+    const arrival = new Map(receiver.to('/fast0').map((h) => [(JSON.parse(h.body) as { id: string }).id, h.at]));
+    const toDelivery = [...published].filter(([id]) => arrival.has(id)).map(([id, sent]) => arrival.get(id)! - sent);
+    record('publish -> delivered (ms)', summarize(toDelivery));
+
+    const fanStart = process.hrtime.bigint();
+    const fanEvents = Math.max(20, Math.floor(EVENTS / 5));
+    await timed(fanEvents, CONCURRENCY, (i) => publish('five.happened', i));
+    await deliveredAll(['/fast0', '/fast1', '/fast2', '/fast3', '/fast4'], EVENTS + fanEvents * 5);
+    record('deliveries/s, fan-out 5', Math.round((fanEvents * 5) / (since(fanStart) / 1000)));
+
+    console.log(`written ${writeReport('-push', 'temporal server start-dev (CLI v1.5.1, in-memory SQLite), one Ferry worker, API in the same process, receiver on loopback', results)}`);
+  } finally {
+    await receiver.stop();
+    await ferry.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
