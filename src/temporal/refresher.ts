@@ -7,8 +7,7 @@ import type { Client } from '@temporalio/client';
  */
 export class Refresher {
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  private readonly stopped = new AbortController();
+  private inFlight: { done: Promise<void>; cancel: AbortController } | undefined;
 
   constructor(
     private readonly client: Client,
@@ -24,17 +23,20 @@ export class Refresher {
 
   /** Reads now, or joins the read in flight. */
   now(): Promise<void> {
-    this.inFlight ??= this.client
-      .withAbortSignal(this.stopped.signal, this.read)
-      .finally(() => {
+    if (!this.inFlight) {
+      // One controller per read: the SDK never removes the listener it adds to the signal.
+      const cancel = new AbortController();
+      const done = this.client.withAbortSignal(cancel.signal, this.read).finally(() => {
         this.inFlight = undefined;
       });
-    return this.inFlight;
+      this.inFlight = { done, cancel };
+    }
+    return this.inFlight.done;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.stopped.abort();
-    await this.inFlight?.catch(() => undefined);
+    this.inFlight?.cancel.abort();
+    await this.inFlight?.done.catch(() => undefined);
   }
 }

@@ -99,27 +99,37 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     return all.some((d) => d.status === 'push_failed') ? 'push_failed' : 'push_success';
   };
   let published: string | undefined;
-  /** Keeps the Web UI's view (search attributes) and the dead letter's reasons (memo) current. */
+  let publishedDead = '{}';
+  /**
+   * Keeps the Web UI's view (search attributes) and the dead letter's reasons (memo) current, with
+   * one upsert per change: each is a history event.
+   */
   const publishState = () => {
     const status = overall();
     const dead = [...views.values()].filter((d) => d.dead);
     const key = JSON.stringify([status, dead.map((d) => [d.endpointId, d.dead!.held])]);
     if (key === published) return;
-    published = key;
     upsertSearchAttributes([
+      // The first upsert also says what the push is, once.
+      ...(published === undefined
+        ? [
+            { key: FerryNamespace, value: namespace },
+            { key: FerryEventType, value: event.type },
+            { key: FerryEndpoints, value: input.targets.map((t) => t.endpointId) },
+          ]
+        : []),
       { key: FerryState, value: status },
       { key: FerryStateSince, value: Date.now() },
       { key: FerryDeadEndpoints, value: dead.map((d) => d.endpointId) },
       { key: FerryHeldEndpoints, value: dead.filter((d) => d.dead!.held).map((d) => d.endpointId) },
     ]);
-    upsertMemo({ dead: Object.fromEntries(dead.map((d) => [d.endpointId, d.dead])) });
+    published = key;
+    const memo = JSON.stringify(Object.fromEntries(dead.map((d) => [d.endpointId, d.dead])));
+    if (memo !== publishedDead) {
+      upsertMemo({ dead: JSON.parse(memo) as unknown });
+      publishedDead = memo;
+    }
   };
-  upsertSearchAttributes([
-    { key: FerryNamespace, value: namespace },
-    { key: FerryEventType, value: event.type },
-    { key: FerryEndpoints, value: input.targets.map((t) => t.endpointId) },
-  ]);
-  publishState();
 
   const ordering = (endpointId: string) => getExternalWorkflowHandle(orderingWorkflowId(namespace, endpointId, orderingKey ?? ''));
   const giveBackTurn = (endpointId: string) => ordering(endpointId).signal(doneSignal, { workflowId }).catch(() => undefined);
@@ -240,6 +250,8 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
   setHandler(discardUpdate, discard);
 
   for (const target of input.targets) run(target, awaitingTurn.has(target.endpointId));
+  // Ordered deliveries start by waiting: the push is visible as pending until its turn comes.
+  publishState();
   await condition(() => active === 0 && [...views.values()].every((d) => d.dead === null));
   await condition(allHandlersFinished);
   return overall();
