@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isWebhookSecret } from '../push/signing';
+import { isWebhookSecret, publicKeyOf, schemeOf } from '../push/signing';
 import type { Endpoint, EndpointSettings } from '../workflows/endpoints.messages';
 
 const WORD = '[-_A-Za-z0-9]+';
@@ -13,7 +13,11 @@ export const eventType = z.string().max(256).regex(EVENT_TYPE, 'event types are 
 export const endpointParams = namespaceParams.extend({ id: endpointId });
 export const eventParams = namespaceParams.extend({ id: eventId });
 
-const secret = z.string().refine(isWebhookSecret, 'a secret is whsec_ followed by base64 of 24 to 64 bytes');
+const secret = z
+  .string()
+  .refine(isWebhookSecret, 'a secret is whsec_ + base64 of 24 to 64 bytes (HMAC), or whsk_ + base64 of a 32-byte Ed25519 seed');
+/** `v1`: HMAC-SHA256 with a shared secret; `v1a`: Ed25519, receivers verify with the public key. */
+const signatureScheme = z.enum(['v1', 'v1a']);
 /** Headers Ferry sets itself; an endpoint cannot override them. */
 const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|transfer-encoding|connection|user-agent)$/i;
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'invalid header name');
@@ -61,10 +65,14 @@ export const createEndpointBody = endpointSettings.required({ url: true }).exten
   id: endpointId.optional(),
   /** Bring your own secret (e.g. when moving from another service); otherwise Ferry makes one. */
   secret: secret.optional(),
+  /** The scheme of the secret Ferry makes (ignored when `secret` is given). */
+  signatureScheme: signatureScheme.default('v1'),
 });
 
 export const rotateSecretBody = z.object({
   secret: secret.optional(),
+  /** The scheme of the secret Ferry makes; the current secret's when absent. */
+  signatureScheme: signatureScheme.optional(),
   /** How long the old secret keeps signing next to the new one. */
   overlapSeconds: z.number().int().min(0).max(30 * 86400).default(86400),
 });
@@ -94,7 +102,15 @@ export const endpointView = z.object({
   ordering: z.boolean(),
   enabled: z.boolean(),
   disabledReason: z.string().nullable(),
-  secrets: z.array(z.object({ hint: z.string(), expiresAt: z.string().nullable() })),
+  secrets: z.array(
+    z.object({
+      scheme: signatureScheme,
+      hint: z.string(),
+      /** For `v1a` keys: what receivers verify with. */
+      publicKey: z.string().nullable(),
+      expiresAt: z.string().nullable(),
+    }),
+  ),
   health: healthView,
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -119,7 +135,7 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
     disabledReason: e.disabledReason,
     secrets: e.keys
       .filter((k) => k.expiresAt === undefined || k.expiresAt > now)
-      .map((k) => ({ hint: `${k.secret.slice(0, 10)}…`, expiresAt: iso(k.expiresAt) })),
+      .map((k) => ({ scheme: schemeOf(k.secret), hint: `${k.secret.slice(0, 10)}…`, publicKey: publicKeyOf(k.secret), expiresAt: iso(k.expiresAt) })),
     health: {
       state: e.health.state,
       consecutiveFailures: e.health.consecutiveFailures,
@@ -222,8 +238,11 @@ export const deadLetterBulkBody = z
   .default({ dryRun: false });
 export const bulkView = z.object({ count: z.number().int(), dryRun: z.boolean() });
 
-export const createdEndpointView = endpointView.extend({ secret: z.string().describe('shown only here') });
+export const createdEndpointView = endpointView.extend({
+  secret: z.string().describe('shown only here'),
+  publicKey: z.string().nullable().describe('for v1a: what receivers verify with'),
+});
 export const endpointListView = z.object({ endpoints: z.array(endpointView) });
 export const enabledView = z.object({ endpoint: endpointView, replayed: z.number().int().describe('held deliveries re-pushed') });
-export const rotatedView = z.object({ secret: z.string(), previousSecretsExpireAt: z.string() });
+export const rotatedView = z.object({ secret: z.string(), publicKey: z.string().nullable(), previousSecretsExpireAt: z.string() });
 export const publishedBatchView = z.object({ events: z.array(publishedView) });

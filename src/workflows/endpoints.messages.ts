@@ -7,9 +7,12 @@ export type EndpointAuth =
   | { type: 'bearer'; token: string }
   | { type: 'header'; name: string; value: string };
 
-/** A signing secret; during a rotation the old one keeps signing until `expiresAt` (ms). */
+/**
+ * A signing secret (`whsec_`: HMAC, signatures `v1`; `whsk_`: Ed25519, signatures `v1a`); during a
+ * rotation the old one keeps signing until `expiresAt` (ms).
+ */
 export interface EndpointKey {
-  secret: `whsec_${string}`;
+  secret: `whsec_${string}` | `whsk_${string}`;
   expiresAt?: number;
 }
 

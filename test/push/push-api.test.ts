@@ -2,12 +2,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import type { z } from 'zod';
-import type { deadLetterView, eventListView, eventView, traceView } from '../../src/api/push-schemas';
+import type { deadLetterView, endpointView, eventListView, eventView, rotatedView, traceView } from '../../src/api/push-schemas';
 import { temporalTools } from '../../src/temporal/tools';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
 import { Receiver } from '../helpers/receiver';
+import { verifiesV1a } from '../helpers/v1a';
 import { WORKER_METRICS_PORT } from '../setup';
 
 let ferry: FerryUnderTest;
@@ -279,12 +280,49 @@ describe('delivery', () => {
     expect(new Webhook(rotated.secret as string).verify(newest.body, newest.headers as Record<string, string>)).toMatchObject({ id: after.id });
   });
 
+  test('v1a: an Ed25519 endpoint signs what its public key verifies; rotating a v1 endpoint to v1a sends both', async () => {
+    const ed = await endpoint({ signatureScheme: 'v1a' });
+    expect(ed.secret).toMatch(/^whsk_/);
+    const shown = (await call<z.infer<typeof endpointView>>('GET', `/endpoints/${ed.id}`)).body.secrets;
+    expect(shown).toEqual([expect.objectContaining({ scheme: 'v1a', publicKey: expect.stringMatching(/^whpk_/) as string })]);
+    const { id } = await publish({ type: ed.type });
+    await settled(id, 'push_success');
+    const [hit] = receiver.to(ed.path);
+    expect(verifiesV1a(shown[0]!.publicKey!, hit!.headers, hit!.body)).toBe(true);
+
+    const hmac = await endpoint();
+    const rotated = (await call<z.infer<typeof rotatedView>>('POST', `/endpoints/${hmac.id}/rotate-secret`, { signatureScheme: 'v1a', overlapSeconds: 600 })).body;
+    expect([rotated.secret.slice(0, 5), rotated.publicKey?.slice(0, 5)]).toEqual(['whsk_', 'whpk_']);
+    await eventually(async () => expect((await call<z.infer<typeof endpointView>>('GET', `/endpoints/${hmac.id}`)).body.secrets).toHaveLength(2));
+    const during = await publish({ type: hmac.type });
+    await settled(during.id, 'push_success');
+    const last = receiver.to(hmac.path).at(-1)!;
+    expect(new Webhook(hmac.secret).verify(last.body, last.headers as Record<string, string>)).toMatchObject({ id: during.id });
+    expect(verifiesV1a(rotated.publicKey!, last.headers, last.body)).toBe(true);
+  });
+
   test('a redirect, even to a metadata address, is a failure and is not followed', async () => {
     const ep = await endpoint({ retrySchedule: [] }, { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } });
     const { id } = await publish({ type: ep.type });
     await settled(id, 'push_failed');
     expect((await eventOf(id)).deliveries[0]!.attempts[0]).toMatchObject({ status: 302, outcome: 'retry' });
     expect(receiver.to(ep.path)).toHaveLength(1);
+  });
+
+  test.each([
+    ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data/'],
+    ['a private 10.x address', 'http://10.0.0.1/hook'],
+    ['loopback outside the allow-list (127.0.0.1/32)', 'http://127.0.0.2:9/hook'],
+    ['IPv4-mapped IPv6 loopback outside the allow-list', 'http://[::ffff:127.0.0.3]:9/hook'],
+  ])('a delivery to %s is refused before any request, and dead-lettered without retries', async (_label, url) => {
+    const id = `ssrf${++counter}`;
+    expect((await call('POST', '/endpoints', { id, url, eventTypes: [`${id}.#`], retrySchedule: [0, 0] })).status).toBe(201);
+    const published = await publish({ type: `${id}.x` });
+    await settled(published.id, 'push_failed');
+    const delivery = (await eventOf(published.id)).deliveries[0]!;
+    expect(delivery.attempts).toHaveLength(1);
+    expect(delivery.attempts[0]!.error).toMatch(/forbidden|not allowed|refus/i);
+    expect(delivery.deadLetter?.reason).toMatch(/ForbiddenAddress/);
   });
 
   test('auth and custom headers reach the endpoint', async () => {

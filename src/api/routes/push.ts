@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
-import { createSecret } from '../../push/signing';
+import { createSecret, publicKeyOf, schemeOf } from '../../push/signing';
 import type { Endpoint } from '../../workflows/endpoints.messages';
 import { HEALTHY } from '../../workflows/endpoints';
 import type { AttemptRecord, DeadLetterFilter, PushEvent, PushView } from '../../workflows/push.messages';
@@ -123,11 +123,11 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
     { schema: { tags, params: namespaceParams, body: createEndpointBody, response: { 201: createdEndpointView, 400: errorResponse } } },
     async (request, reply) => {
       const { namespace } = request.params;
-      const { id, secret, ...settings } = request.body;
+      const { id, secret, signatureScheme, ...settings } = request.body;
       const endpointId = id ?? `ep_${newId().toLowerCase()}`;
       if (endpoints.get(namespace, endpointId)) throw conflict('endpoint exists');
       const now = Date.now();
-      const key = secret ?? createSecret();
+      const key = secret ?? createSecret(signatureScheme);
       const endpoint: Endpoint = {
         ...DEFAULT_SETTINGS,
         ...settings,
@@ -143,7 +143,7 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
       await pushes.ensureDeadLetterWorkflow(namespace);
       await endpoints.put(endpoint);
       // The only time the secret is shown.
-      return reply.status(201).send({ ...toEndpointView(endpoint), secret: key });
+      return reply.status(201).send({ ...toEndpointView(endpoint), secret: key, publicKey: publicKeyOf(key) });
     },
   );
 
@@ -217,7 +217,7 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
       const { namespace, id } = request.params;
       const current = findEndpoint(namespace, id);
       const now = Date.now();
-      const secret = (request.body.secret ?? createSecret());
+      const secret = request.body.secret ?? createSecret(request.body.signatureScheme ?? schemeOf(current.keys[0]!.secret));
       const overlapUntil = now + request.body.overlapSeconds * 1000;
       // Old keys sign until the overlap ends (or their own earlier end); the new one from now on.
       const old = current.keys
@@ -225,7 +225,7 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
         .map((k) => ({ secret: k.secret, expiresAt: Math.min(k.expiresAt ?? Infinity, overlapUntil) }))
         .filter((k) => k.expiresAt > now);
       await endpoints.put({ ...current, keys: [{ secret }, ...old], updatedAt: now });
-      return { secret, previousSecretsExpireAt: iso(overlapUntil) };
+      return { secret, publicKey: publicKeyOf(secret), previousSecretsExpireAt: iso(overlapUntil) };
     },
   );
 
