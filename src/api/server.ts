@@ -46,9 +46,10 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     return sizes;
   });
   metrics.collectDeadDeliveries(async () => {
-    const all = endpoints.all();
-    const counts = await Promise.all(all.map((e) => pushes.countDeadLetters(e.namespace, { endpoint: e.id })));
-    return all.map((e, i) => ({ namespace: e.namespace, endpoint: e.id, dead: counts[i]! }));
+    // Every endpoint shows, with 0 when its dead letter is empty.
+    const sizes = new Map(endpoints.all().map((e) => [`${e.namespace}/${e.id}`, { namespace: e.namespace, endpoint: e.id, dead: 0 }]));
+    for (const size of await pushes.deadLetterSizes()) sizes.set(`${size.namespace}/${size.endpoint}`, size);
+    return [...sizes.values()];
   });
   const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics, endpoints, pushes };
   const queueApp = await buildQueueApp(services, log);

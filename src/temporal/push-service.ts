@@ -7,6 +7,7 @@ import {
   FerryDeadEndpoints,
   FerryEndpoints,
   FerryEventType,
+  FerryNamespace,
   FerryState,
   indexTaskQueue,
   orderingWorkflowId,
@@ -267,6 +268,25 @@ export class PushService {
       if (entries.length >= limit) break;
     }
     return entries.slice(0, limit);
+  }
+
+  /**
+   * Dead-lettered deliveries per namespace and endpoint, for every endpoint that has any: one
+   * visibility listing, whatever the number of endpoints.
+   */
+  async deadLetterSizes(): Promise<{ namespace: string; endpoint: string; dead: number }[]> {
+    const sizes = new Map<string, { namespace: string; endpoint: string; dead: number }>();
+    const query = `WorkflowType = 'PushWorkflow' AND ExecutionStatus = 'Running' AND FerryDeadEndpoints IS NOT NULL`;
+    for await (const info of this.client.workflow.list({ query })) {
+      const namespace = info.typedSearchAttributes.get(FerryNamespace) ?? '';
+      for (const endpoint of info.typedSearchAttributes.get(FerryDeadEndpoints) ?? []) {
+        const key = `${namespace}/${endpoint}`;
+        const size = sizes.get(key) ?? { namespace, endpoint, dead: 0 };
+        size.dead++;
+        sizes.set(key, size);
+      }
+    }
+    return [...sizes.values()];
   }
 
   /** How many dead-lettered deliveries a bulk action with this filter would touch. */
