@@ -1,5 +1,5 @@
 import { condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import type { EndpointHealth, EndpointRegistryInput, EndpointRef } from './endpoints.messages';
+import type { Endpoint, EndpointHealth, EndpointKey, EndpointRegistryInput, EndpointRef, EndpointSettings } from './endpoints.messages';
 import {
   admitUpdate,
   deliveryOutcomeUpdate,
@@ -18,6 +18,18 @@ export const HEALTHY: EndpointHealth = {
   probeUntil: null,
   lastError: null,
 };
+
+/** A new endpoint: enabled, healthy, signing with one key. */
+export const newEndpoint = (ref: EndpointRef, settings: EndpointSettings, secret: EndpointKey['secret'], now: number): Endpoint => ({
+  ...settings,
+  ...ref,
+  keys: [{ secret }],
+  enabled: true,
+  disabledReason: null,
+  createdAt: now,
+  updatedAt: now,
+  health: { ...HEALTHY },
+});
 
 /**
  * Every namespace's webhook endpoints and the circuit breaker of each, in one long-running workflow

@@ -5,7 +5,8 @@ import { healthPolicy } from '../../src/config';
 import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
 import { PushService } from '../../src/temporal/push-service';
 import { FerryWorker } from '../../src/workers/worker';
-import { HEALTHY } from '../../src/workflows/endpoints';
+import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
+import { newEndpoint } from '../../src/workflows/endpoints';
 import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
 import { pushWorkflowId } from '../../src/workflows/ids';
 import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';
@@ -57,27 +58,8 @@ afterAll(async () => {
 
 async function endpoint(settings: Partial<EndpointSettings>, ...replies: Reply[]): Promise<Endpoint> {
   const id = `ep${++counter}`;
-  const now = Date.now();
-  const e: Endpoint = {
-    url: receiver.script(`/${id}`, ...replies),
-    description: '',
-    eventTypes: ['#'],
-    auth: { type: 'none' },
-    headers: {},
-    timeoutMs: 5000,
-    retrySchedule: [10, 30, 90],
-    rateLimit: null,
-    ordering: false,
-    ...settings,
-    namespace: ns,
-    id,
-    keys: [{ secret: createSecret() }],
-    enabled: true,
-    disabledReason: null,
-    createdAt: now,
-    updatedAt: now,
-    health: { ...HEALTHY },
-  };
+  const url = receiver.script(`/${id}`, ...replies);
+  const e = newEndpoint({ namespace: ns, id }, { ...DEFAULT_SETTINGS, timeoutMs: 5000, ...settings, url }, createSecret(), Date.now());
   await directory.put(e);
   return e;
 }

@@ -4,7 +4,7 @@ import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
 import { createSecret, publicKeyOf, schemeOf } from '../../push/signing';
 import type { Endpoint } from '../../workflows/endpoints.messages';
-import { HEALTHY } from '../../workflows/endpoints';
+import { newEndpoint } from '../../workflows/endpoints';
 import type { AttemptRecord, DeadLetterFilter, PushEvent, PushView } from '../../workflows/push.messages';
 import { badRequest, conflict, notFound, payloadTooLarge, unauthorized } from '../errors';
 import type { AttemptView, PublishBody } from '../push-schemas';
@@ -126,20 +126,8 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
       const { id, secret, signatureScheme, ...settings } = request.body;
       const endpointId = id ?? `ep_${newId().toLowerCase()}`;
       if (endpoints.get(namespace, endpointId)) throw conflict('endpoint exists');
-      const now = Date.now();
       const key = secret ?? createSecret(signatureScheme);
-      const endpoint: Endpoint = {
-        ...DEFAULT_SETTINGS,
-        ...settings,
-        namespace,
-        id: endpointId,
-        keys: [{ secret: key }],
-        enabled: true,
-        disabledReason: null,
-        createdAt: now,
-        updatedAt: now,
-        health: { ...HEALTHY },
-      };
+      const endpoint = newEndpoint({ namespace, id: endpointId }, { ...DEFAULT_SETTINGS, ...settings }, key, Date.now());
       await pushes.ensureDeadLetterWorkflow(namespace);
       await endpoints.put(endpoint);
       // The only time the secret is shown.
