@@ -43,6 +43,7 @@ async function main(config: Config): Promise<void> {
   console.log(`
 Ferry is running.
   queue API  ${api.queueUrl}/api/:namespace/:queue
+  push API   ${api.queueUrl}/push/:namespace
   admin API  ${api.adminUrl}  (metrics: ${api.adminUrl}/metrics and http://${config.FERRY_HOST}:${config.FERRY_WORKER_METRICS_PORT}/metrics)
   Temporal   ${address}${devServer ? `\n  Web UI     ${devServer.uiUrl}` : ''}
 
