@@ -21,6 +21,7 @@ export const unauthorized = (error: string) => new ApiError(401, { error });
 export const notFound = (error: string) => new ApiError(404, { error });
 export const conflict = (error: string) => new ApiError(409, { error });
 export const payloadTooLarge = (error: string) => new ApiError(413, { error });
+export const unsupportedMediaType = (error: string) => new ApiError(415, { error });
 /** lmstfy answers an empty consume with `msg`, not `error`; its clients read it that way. */
 export const noJobAvailable = () => new ApiError(404, { msg: 'no job available' });
 export const tooManyRequests = (msg: string) => new ApiError(429, { msg });

@@ -97,6 +97,18 @@ describe('endpoints', () => {
     expect(res.body.error).toMatch(message);
   });
 
+  test('a body that is not JSON is a 415; an action without a body takes its defaults', async () => {
+    const ep = await endpoint();
+    for (const [type, body] of [['text/plain', '{"type":"a"}'], ['application/x-www-form-urlencoded', 'type=a'], ['application/octet-stream', 'x']]) {
+      const res = await ferry.queue(`/push/${ns}/events`, { method: 'POST', headers: { 'x-token': token, 'content-type': type! }, body });
+      expect([type, res.status, await res.json()]).toEqual([type, 415, { error: expect.stringMatching(/application\/json/) as string }]);
+    }
+    const disabled = await ferry.queue(`/push/${ns}/endpoints/${ep.id}/disable`, { method: 'POST', headers: { 'x-token': token } });
+    expect(disabled.status).toBe(200);
+    const enabled = await ferry.queue(`/push/${ns}/endpoints/${ep.id}/enable`, { method: 'POST', headers: { 'x-token': token } });
+    expect([enabled.status, ((await enabled.json()) as { endpoint: { enabled: boolean } }).endpoint.enabled]).toEqual([200, true]);
+  });
+
   test('a wrong token is refused', async () => {
     expect((await call('GET', '/endpoints', undefined, { 'x-token': 'nope' })).status).toBe(401);
   });

@@ -6,7 +6,7 @@ import { createSecret, publicKeyOf, schemeOf } from '../../push/signing';
 import type { Endpoint } from '../../workflows/endpoints.messages';
 import { newEndpoint } from '../../workflows/endpoints';
 import type { AttemptRecord, DeadLetterFilter, PushEvent, PushView } from '../../workflows/push.messages';
-import { badRequest, conflict, notFound, payloadTooLarge, unauthorized } from '../errors';
+import { badRequest, conflict, notFound, payloadTooLarge, unauthorized, unsupportedMediaType } from '../errors';
 import type { AttemptView, PublishBody } from '../push-schemas';
 import {
   bulkView,
@@ -94,6 +94,12 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
     const { namespace } = request.params as { namespace: string };
     const check = tokens.check(namespace, presentedToken(request));
     if (!check.ok) throw check.error === 'pool not found' ? notFound(check.error) : unauthorized(check.error);
+    // Bytes or text here means the JSON parser did not run: another content type was sent.
+    if (typeof request.body === 'string' || Buffer.isBuffer(request.body)) {
+      throw unsupportedMediaType('push requests take JSON bodies (content-type: application/json)');
+    }
+    // An action without a body (`POST …/enable`) means its defaults (Fastify would validate null).
+    if (request.method !== 'GET') request.body ??= {};
   });
 
   const findEndpoint = (namespace: string, id: string): Endpoint => {
