@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { Logger } from 'pino';
+import type { FastifyRequest } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
 import pino from 'pino';
 import type { Config } from '../config';
 import { healthPolicy } from '../config';
@@ -18,9 +19,25 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/**
+ * Request logs without secrets: lmstfy clients may send their token as `?token=`, and Fastify's
+ * default request log line carries the whole URL.
+ */
+const requestSerializer = (req: FastifyRequest) => ({
+  method: req.method,
+  url: req.url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
+  host: req.host,
+  remoteAddress: req.ip,
+  remotePort: req.socket?.remotePort,
+});
+
+/** The API's logger: pino at `level`, request lines without tokens. */
+export const createApiLogger = (level: string, destination?: DestinationStream): Logger =>
+  pino({ level, serializers: { req: requestSerializer } }, destination);
+
 /** Builds the services on a Temporal client and listens with both servers. */
 export async function startApi(config: Config, client: Client, logger?: Logger): Promise<RunningApi> {
-  const log = logger ?? pino({ level: config.FERRY_LOG_LEVEL });
+  const log = logger ?? createApiLogger(config.FERRY_LOG_LEVEL);
   const jobs = new JobQueue(client, config.FERRY_TASK_QUEUE, (err) => log.warn({ err }, 'waiting for jobs failed'));
   const tokens = new TokenStore(client, config.FERRY_TASK_QUEUE, config.FERRY_TOKEN_REFRESH_MS, (err) =>
     log.warn({ err }, 'token refresh failed'),
