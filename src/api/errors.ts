@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError } from '@temporalio/client';
+import { EventSchemaError, InvalidSchemaError } from '../push/event-schemas';
 import { EndpointsNotLoadedError, UnknownEndpointError } from '../temporal/push-service';
 
 /**
@@ -40,7 +41,9 @@ function isTemporalUnavailable(err: unknown): boolean {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
-    if (err instanceof UnknownEndpointError) return reply.status(400).send({ error: err.message });
+    if (err instanceof UnknownEndpointError || err instanceof EventSchemaError || err instanceof InvalidSchemaError) {
+      return reply.status(400).send({ error: err.message });
+    }
     if (err instanceof EndpointsNotLoadedError) return reply.status(503).header('Retry-After', '1').send({ error: err.message });
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply.status(400).send({ error: err.validation[0]?.message ?? 'invalid request' });

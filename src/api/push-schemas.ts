@@ -34,6 +34,15 @@ const auth = z.discriminatedUnion('type', [
   }),
 ]);
 
+const dataPath = z.string().max(256).regex(/^[-_A-Za-z0-9]+(\.[-_A-Za-z0-9]+)*$/, 'paths are dot-separated keys of data, e.g. customer.region');
+const scalar = z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]);
+/** A condition on the event's data; an endpoint gets an event only when all of its conditions hold. */
+const dataCondition = z.discriminatedUnion('op', [
+  z.object({ path: dataPath, op: z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte']), value: scalar }),
+  z.object({ path: dataPath, op: z.literal('in'), value: z.array(scalar).min(1).max(100) }),
+  z.object({ path: dataPath, op: z.literal('exists'), value: z.boolean().default(true) }),
+]);
+
 /** What a user may set on an endpoint; every field optional (create fills defaults, update keeps values). */
 export const endpointSettings = z.object({
   url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL' }).max(2048),
@@ -48,6 +57,7 @@ export const endpointSettings = z.object({
   retrySchedule: z.array(z.number().int().min(0).max(7 * 86400)).max(20),
   rateLimit: z.number().int().min(1).max(10_000).nullable(),
   ordering: z.boolean(),
+  dataFilter: z.array(dataCondition).max(20),
 }).partial();
 
 export const DEFAULT_SETTINGS: Omit<EndpointSettings, 'url'> = {
@@ -59,6 +69,7 @@ export const DEFAULT_SETTINGS: Omit<EndpointSettings, 'url'> = {
   retrySchedule: [10, 30, 90],
   rateLimit: null,
   ordering: false,
+  dataFilter: [],
 };
 
 export const createEndpointBody = endpointSettings.required({ url: true }).extend({
@@ -100,6 +111,7 @@ export const endpointView = z.object({
   retrySchedule: z.array(z.number().int()),
   rateLimit: z.number().int().nullable(),
   ordering: z.boolean(),
+  dataFilter: z.array(z.object({ path: z.string(), op: z.string(), value: z.unknown().optional() })),
   enabled: z.boolean(),
   disabledReason: z.string().nullable(),
   secrets: z.array(
@@ -131,6 +143,7 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
     retrySchedule: e.retrySchedule,
     rateLimit: e.rateLimit,
     ordering: e.ordering,
+    dataFilter: e.dataFilter ?? [],
     enabled: e.enabled,
     disabledReason: e.disabledReason,
     secrets: e.keys
@@ -237,6 +250,23 @@ export const deadLetterBulkBody = z
   })
   .default({ dryRun: false });
 export const bulkView = z.object({ count: z.number().int(), dryRun: z.boolean() });
+
+const jsonSchema = z
+  .record(z.string(), z.unknown())
+  .refine((s) => JSON.stringify(s).length <= 64 * 1024, 'a schema is at most 64 KiB of JSON')
+  .describe('a JSON Schema (draft-07) for the data of events of this type');
+/** An event type of the namespace's catalog: publishes of it are validated against its schema. */
+export const eventTypeBody = z.object({ name: eventType, description: z.string().max(1024).default(''), schema: jsonSchema.nullable().default(null) });
+export const eventTypeUpdateBody = z.object({ description: z.string().max(1024).optional(), schema: jsonSchema.nullable().optional() });
+export const eventTypeParams = namespaceParams.extend({ name: eventType });
+export const eventTypeView = z.object({
+  name: z.string(),
+  description: z.string(),
+  schema: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const eventTypeListView = z.object({ eventTypes: z.array(eventTypeView) });
 
 export const createdEndpointView = endpointView.extend({
   secret: z.string().describe('shown only here'),

@@ -1,13 +1,15 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { EndpointRegistryWorkflow } from '../workflows/endpoints';
-import type { Endpoint, EndpointRef, EndpointTable, HealthPolicy } from '../workflows/endpoints.messages';
+import type { Endpoint, EndpointRef, EndpointTable, EventTypeDefinition, HealthPolicy } from '../workflows/endpoints.messages';
 import {
   admitUpdate,
   deliveryOutcomeUpdate,
   endpointTableQuery,
   putEndpointUpdate,
+  putEventTypeUpdate,
   removeEndpointUpdate,
+  removeEventTypeUpdate,
   setEnabledUpdate,
 } from '../workflows/endpoints.messages';
 import { ENDPOINT_REGISTRY_WORKFLOW_ID, indexTaskQueue } from '../workflows/ids';
@@ -30,6 +32,7 @@ export interface EndpointDirectoryOptions {
 export class EndpointDirectory {
   private table: EndpointTable = { version: -1, endpoints: [] };
   private byKey = new Map<string, Endpoint>();
+  private eventTypesByKey = new Map<string, EventTypeDefinition>();
   private readonly refresher: Refresher;
   private readonly listeners: ((endpoints: Endpoint[]) => void)[] = [];
   /** Endpoints this process saw fail: their next success is reported even if the copy says healthy. */
@@ -83,6 +86,7 @@ export class EndpointDirectory {
   private load(table: EndpointTable): void {
     this.table = table;
     this.byKey = new Map(table.endpoints.map((e) => [key(e), e]));
+    this.eventTypesByKey = new Map((table.eventTypes ?? []).map((t) => [`${t.namespace}/${t.name}`, t]));
     for (const listener of this.listeners) listener(table.endpoints);
   }
 
@@ -114,27 +118,53 @@ export class EndpointDirectory {
 
   private written = -1;
 
+  eventType(namespace: string, name: string): EventTypeDefinition | undefined {
+    return this.eventTypesByKey.get(`${namespace}/${name}`);
+  }
+
+  eventTypes(namespace: string): EventTypeDefinition[] {
+    return (this.table.eventTypes ?? []).filter((t) => t.namespace === namespace);
+  }
+
   /** Applies this process's own write; the copy counts as current only if no other write came between. */
-  private applyLocally(endpoint: Endpoint | null, ref: EndpointRef, version: number): void {
+  private applyLocally(change: Partial<EndpointTable>, version: number): void {
+    this.written = Math.max(this.written, version);
+    this.load({ ...this.table, ...change, version: version === this.table.version + 1 ? version : this.table.version });
+  }
+
+  private withEndpoint(ref: EndpointRef, endpoint: Endpoint | null): Partial<EndpointTable> {
     const endpoints = this.table.endpoints.filter((e) => key(e) !== key(ref));
     if (endpoint) endpoints.push(endpoint);
-    this.written = Math.max(this.written, version);
-    this.load({ version: version === this.table.version + 1 ? version : this.table.version, endpoints });
+    return { endpoints };
+  }
+
+  async putEventType(eventType: EventTypeDefinition): Promise<void> {
+    const version = await this.registry.executeUpdate(putEventTypeUpdate, { args: [eventType] });
+    this.applyLocally({ eventTypes: [...this.others(eventType), eventType] }, version);
+  }
+
+  async removeEventType(ref: { namespace: string; name: string }): Promise<void> {
+    const version = await this.registry.executeUpdate(removeEventTypeUpdate, { args: [ref] });
+    this.applyLocally({ eventTypes: this.others(ref) }, version);
+  }
+
+  private others({ namespace, name }: { namespace: string; name: string }): EventTypeDefinition[] {
+    return (this.table.eventTypes ?? []).filter((t) => t.namespace !== namespace || t.name !== name);
   }
 
   async put(endpoint: Endpoint): Promise<void> {
     const version = await this.registry.executeUpdate(putEndpointUpdate, { args: [endpoint] });
-    this.applyLocally(endpoint, endpoint, version);
+    this.applyLocally(this.withEndpoint(endpoint, endpoint), version);
   }
 
   async remove(ref: EndpointRef): Promise<void> {
     const version = await this.registry.executeUpdate(removeEndpointUpdate, { args: [ref] });
-    this.applyLocally(null, ref, version);
+    this.applyLocally(this.withEndpoint(ref, null), version);
   }
 
   async setEnabled(ref: EndpointRef, enabled: boolean, reason: string | null): Promise<Endpoint | null> {
     const { endpoint, version } = await this.registry.executeUpdate(setEnabledUpdate, { args: [{ ...ref, enabled, reason }] });
-    if (endpoint) this.applyLocally(endpoint, ref, version);
+    if (endpoint) this.applyLocally(this.withEndpoint(ref, endpoint), version);
     return endpoint;
   }
 
@@ -164,7 +194,7 @@ export class EndpointDirectory {
     const now = await this.registry.executeUpdate(deliveryOutcomeUpdate, { args: [{ ...ref, ok, ...(error ? { error } : {}) }] });
     if (!now) return undefined;
     // Seen here at once; the next refresh brings the registry's version.
-    this.load({ version: this.table.version, endpoints: [...this.table.endpoints.filter((e) => key(e) !== key(ref)), now] });
+    this.load({ ...this.table, ...this.withEndpoint(ref, now) });
     return now;
   }
 }

@@ -2,6 +2,8 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { google, temporal } from '@temporalio/proto';
+import { matchesData } from '../push/data-filter';
+import { EventSchemas } from '../push/event-schemas';
 import { matchesTopic } from '../push/topics';
 import {
   FerryDeadEndpoints,
@@ -114,11 +116,19 @@ export class PushService {
     private readonly directory: EndpointDirectory,
     /** How long a publish waits for Temporal before it gives up (the API then answers 503). */
     private readonly publishTimeoutMs = 5000,
+    readonly schemas = new EventSchemas(),
   ) {}
 
-  /** The endpoints an event goes to: those named, or every endpoint whose patterns match its type. */
-  targetsFor(namespace: string, type: string, named?: string[]): DeliveryTarget[] {
+  /**
+   * The endpoints an event goes to: those named, or every endpoint whose patterns match its type
+   * and whose data filter its data. Throws EventSchemaError when the type is in the namespace's
+   * catalog and the data does not match its schema.
+   */
+  targetsFor(namespace: string, event: Pick<PushEvent, 'type' | 'data'>, named?: string[]): DeliveryTarget[] {
     if (!this.directory.loaded) throw new EndpointsNotLoadedError();
+    const { type, data } = event;
+    const registered = this.directory.eventType(namespace, type);
+    if (registered) this.schemas.validate(registered, data);
     let endpoints;
     if (named) {
       const unknown = named.filter((id) => !this.directory.get(namespace, id));
@@ -126,7 +136,9 @@ export class PushService {
       endpoints = [...new Set(named)].map((id) => this.directory.get(namespace, id)!);
     } else {
       // Disabled endpoints get their events too: held in the dead letter until they are enabled.
-      endpoints = this.directory.list(namespace).filter((e) => e.eventTypes.some((p) => matchesTopic(p, type)));
+      endpoints = this.directory
+        .list(namespace)
+        .filter((e) => e.eventTypes.some((p) => matchesTopic(p, type)) && matchesData(e.dataFilter ?? [], data));
     }
     return endpoints.map((e) => ({
       endpointId: e.id,
@@ -149,7 +161,7 @@ export class PushService {
 
   private async startPush(namespace: string, request: PublishRequest): Promise<Published> {
     const { event } = request;
-    const targets = this.targetsFor(namespace, event.type, request.endpoints);
+    const targets = this.targetsFor(namespace, event, request.endpoints);
     const orderingKey = request.orderingKey ?? null;
     const workflowId = pushWorkflowId(namespace, event.id);
     let replayed = false;

@@ -31,6 +31,14 @@ export interface EndpointHealth {
   lastError: string | null;
 }
 
+/** One condition on the event's `data`: the value at `path` (dot-separated) compared with `value`. */
+export interface DataCondition {
+  path: string;
+  op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'exists';
+  /** For `in` a list; for `exists` a boolean; otherwise a JSON scalar. */
+  value?: unknown;
+}
+
 /** The settings a user chooses; everything an endpoint is except its id, keys, state and health. */
 export interface EndpointSettings {
   url: string;
@@ -46,6 +54,8 @@ export interface EndpointSettings {
   rateLimit: number | null;
   /** Deliveries that share an ordering key reach the endpoint in publish order. */
   ordering: boolean;
+  /** Besides a matching type, every condition must hold on the event's data (absent or empty: no filter). */
+  dataFilter?: DataCondition[];
 }
 
 export interface Endpoint extends EndpointSettings {
@@ -69,9 +79,21 @@ export interface HealthPolicy {
   disableAfterMs: number;
 }
 
+/** A registered event type: publishes of it must have `data` valid against `schema` (JSON Schema). */
+export interface EventTypeDefinition {
+  namespace: string;
+  name: string;
+  description: string;
+  schema: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface EndpointTable {
   version: number;
   endpoints: Endpoint[];
+  /** Absent in registries written before the catalog existed. */
+  eventTypes?: EventTypeDefinition[];
 }
 
 export interface EndpointRegistryInput {
@@ -83,6 +105,10 @@ export type EndpointRef = { namespace: string; id: string };
 
 /** Creates or replaces an endpoint; the table version after the change. */
 export const putEndpointUpdate = defineUpdate<number, [Endpoint]>('putEndpoint');
+/** Creates or replaces an event type; the table version after the change. */
+export const putEventTypeUpdate = defineUpdate<number, [EventTypeDefinition]>('putEventType');
+/** Removes an event type; the table version after the change. */
+export const removeEventTypeUpdate = defineUpdate<number, [{ namespace: string; name: string }]>('removeEventType');
 /** Removes an endpoint; the table version after the change. */
 export const removeEndpointUpdate = defineUpdate<number, [EndpointRef]>('removeEndpoint');
 /** Enables or disables an endpoint; the endpoint (null if unknown) and the table version. */

@@ -5,7 +5,9 @@ import {
   deliveryOutcomeUpdate,
   endpointTableQuery,
   putEndpointUpdate,
+  putEventTypeUpdate,
   removeEndpointUpdate,
+  removeEventTypeUpdate,
   setEnabledUpdate,
 } from './endpoints.messages';
 import { RunBudget } from './run-budget';
@@ -38,6 +40,7 @@ export const newEndpoint = (ref: EndpointRef, settings: EndpointSettings, secret
  */
 export async function EndpointRegistryWorkflow({ policy, table }: EndpointRegistryInput): Promise<void> {
   const endpoints = new Map(table.endpoints.map((e) => [`${e.namespace}/${e.id}`, e]));
+  const eventTypes = new Map((table.eventTypes ?? []).map((t) => [`${t.namespace}/${t.name}`, t]));
   let version = table.version;
   const budget = new RunBudget();
   const changed = () => {
@@ -48,10 +51,18 @@ export async function EndpointRegistryWorkflow({ policy, table }: EndpointRegist
   const find = ({ namespace, id }: EndpointRef) => endpoints.get(`${namespace}/${id}`);
 
   setHandler(endpointTableQuery, ({ knownVersion }) =>
-    knownVersion === version ? null : { version, endpoints: [...endpoints.values()] },
+    knownVersion === version ? null : { version, endpoints: [...endpoints.values()], eventTypes: [...eventTypes.values()] },
   );
   setHandler(putEndpointUpdate, (endpoint) => {
     endpoints.set(`${endpoint.namespace}/${endpoint.id}`, endpoint);
+    return changed();
+  });
+  setHandler(putEventTypeUpdate, (eventType) => {
+    eventTypes.set(`${eventType.namespace}/${eventType.name}`, eventType);
+    return changed();
+  });
+  setHandler(removeEventTypeUpdate, ({ namespace, name }) => {
+    eventTypes.delete(`${namespace}/${name}`);
     return changed();
   });
   setHandler(removeEndpointUpdate, ({ namespace, id }) => {
@@ -109,6 +120,6 @@ export async function EndpointRegistryWorkflow({ policy, table }: EndpointRegist
 
   await condition(() => budget.exhausted);
   await budget.wrapUp();
-  await continueAsNew<typeof EndpointRegistryWorkflow>({ policy, table: { version, endpoints: [...endpoints.values()] } });
+  await continueAsNew<typeof EndpointRegistryWorkflow>({ policy, table: { version, endpoints: [...endpoints.values()], eventTypes: [...eventTypes.values()] } });
 }
 

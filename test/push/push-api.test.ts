@@ -237,6 +237,64 @@ describe('delivery', () => {
     }
   });
 
+  test('data filters: an endpoint gets the events of its types whose data matches every condition', async () => {
+    const type = `filtered${++counter}.order`;
+    const all = await endpoint({ eventTypes: [type] });
+    const eu = await endpoint({ eventTypes: [type], dataFilter: [{ path: 'region', op: 'eq', value: 'eu' }] });
+    const bigGold = await endpoint({
+      eventTypes: [type],
+      dataFilter: [
+        { path: 'amount', op: 'gte', value: 100 },
+        { path: 'customer.tier', op: 'in', value: ['gold', 'platinum'] },
+      ],
+    });
+    const table: [unknown, string[]][] = [
+      [{ region: 'eu', amount: 5 }, [all.id, eu.id]],
+      [{ region: 'us', amount: 500, customer: { tier: 'gold' } }, [all.id, bigGold.id]],
+      [{ region: 'eu', amount: 100, customer: { tier: 'platinum' } }, [all.id, eu.id, bigGold.id]],
+      [{ region: 'us', amount: 500, customer: { tier: 'silver' } }, [all.id]],
+      ['not an object', [all.id]],
+    ];
+    for (const [data, expected] of table) {
+      const { endpoints } = await publish({ type, data });
+      expect([data, endpoints.sort()]).toEqual([data, expected.sort()]);
+    }
+    // Named endpoints get the event whatever their filter.
+    expect((await publish({ type, data: { region: 'us' }, endpoints: [eu.id] })).endpoints).toEqual([eu.id]);
+    const bad = await call('PATCH', `/endpoints/${eu.id}`, { dataFilter: [{ path: 'region', op: 'in', value: 'eu' }] });
+    expect(bad.status).toBe(400);
+  });
+
+  test('event-type catalog: a publish of a registered type must match its JSON schema', async () => {
+    const name = `catalog${++counter}.invoice.paid`;
+    const schema = { type: 'object', required: ['amount'], properties: { amount: { type: 'number', minimum: 0 }, currency: { enum: ['EUR', 'USD'] } } };
+    const created = await call('POST', '/event-types', { name, description: 'an invoice was paid', schema });
+    expect([created.status, created.body.name, created.body.schema]).toEqual([201, name, schema]);
+    expect((await call('POST', '/event-types', { name })).status).toBe(409);
+    const ep = await endpoint({ eventTypes: [name] });
+
+    expect((await call('POST', '/events', { type: name, data: { amount: 10, currency: 'EUR' } })).status).toBe(202);
+    for (const data of [{ currency: 'EUR' }, { amount: -1 }, { amount: 'ten' }, { amount: 1, currency: 'GBP' }, null]) {
+      const refused = await call('POST', '/events', { type: name, data });
+      expect([data, refused.status]).toEqual([data, 400]);
+      expect(refused.body.error).toMatch(new RegExp(`schema of event type ${name.replace(/\./g, '\\.')}: data`));
+    }
+    // A batch with one bad event starts none.
+    const batch = await call('POST', '/events/batch', { events: [{ id: `ok-${counter}`, type: name, data: { amount: 1 } }, { type: name, data: {} }] });
+    expect(batch.status).toBe(400);
+    expect((await call('GET', `/events/ok-${counter}`)).status).toBe(404);
+
+    expect((await call('POST', '/event-types', { name: `${name}.x`, schema: { type: 'no-such-type' } })).status).toBe(400);
+    expect((await call('GET', '/event-types')).body.eventTypes).toEqual(expect.arrayContaining([expect.objectContaining({ name })]));
+    const relaxed = await call('PATCH', `/event-types/${name}`, { schema: { type: 'object' } });
+    expect([relaxed.status, relaxed.body.description]).toEqual([200, 'an invoice was paid']);
+    expect((await call('POST', '/events', { type: name, data: { currency: 'GBP' } })).status).toBe(202);
+    expect((await call('DELETE', `/event-types/${name}`)).status).toBe(204);
+    expect((await call('GET', `/event-types/${name}`)).status).toBe(404);
+    expect((await call('POST', '/events', { type: name, data: 'anything' })).status).toBe(202);
+    await eventually(async () => expect(receiver.to(ep.path)).toHaveLength(3), 15_000, 100);
+  });
+
   test('the same event id twice makes one delivery set', async () => {
     const ep = await endpoint();
     const first = await publish({ id: `same-${counter}`, type: ep.type });
@@ -427,6 +485,6 @@ describe('observability', () => {
     expect(admin).toMatch(/^ferry_push_dead_deliveries\{namespace="pushns",endpoint="refused"\} 1$/m);
     expect(admin).toMatch(/^ferry_push_dead_deliveries\{namespace="pushns",endpoint="ep\d+"\} 0$/m);
     const openapi = (await (await ferry.queue('/openapi.json')).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/push/{namespace}/events', '/push/{namespace}/endpoints', '/push/{namespace}/deadletter']));
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/push/{namespace}/events', '/push/{namespace}/endpoints', '/push/{namespace}/deadletter', '/push/{namespace}/event-types']));
   });
 });
