@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The backlog suite takes minutes; it runs on its own with `npm run test:scale` (CI runs both).
-  testPathIgnorePatterns: process.env.FERRY_SCALE ? [] : ['/test/scale/'],
+  // The backlog and fuzz suites take minutes; they run on their own (`npm run test:scale`,
+  // `npm run test:fuzz`), and CI runs them after `npm test`.
+  testPathIgnorePatterns: [process.env.FERRY_SCALE ? '' : '/test/scale/', process.env.FERRY_FUZZ ? '' : '/test/fuzz/'].filter(Boolean),
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   maxWorkers: 1,
   setupFiles: ['<rootDir>/test/setup.ts'],
