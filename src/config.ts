@@ -66,8 +66,8 @@ export const configSchema = z.object({
   FERRY_PUSH_MAX_RETRY_AFTER_S: seconds.default(600),
   /** An event's JSON envelope must be smaller than this. */
   FERRY_PUSH_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024).default(256 * 1024),
-  /** How long an event publish waits for Temporal; past it the API answers 503 with Retry-After. */
-  FERRY_PUSH_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** How long a publish (job or event) waits for Temporal; past it the API answers 503 with Retry-After. */
+  FERRY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   /** Consecutive failed attempts that pause an endpoint (circuit open). */
   FERRY_PUSH_FAILURES_TO_PAUSE: z.coerce.number().int().min(1).default(10),
   /** How long a paused endpoint waits before one probe delivery. */

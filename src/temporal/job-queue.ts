@@ -90,10 +90,20 @@ export class JobQueue {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly onBackgroundError: (err: unknown) => void = () => undefined,
+    /** How long a publish waits for Temporal before it gives up (the API then answers 503). */
+    private readonly publishTimeoutMs = 5000,
   ) {}
 
-  /** Starts one job workflow per body; answers once every job is durable and, without delay, ready. */
-  async publish(request: PublishRequest): Promise<PublishResult> {
+  /**
+   * Starts one job workflow per body; answers once every job is durable and, without delay, ready.
+   * Gives up after `publishTimeoutMs` (the SDK would otherwise retry an unreachable Temporal for
+   * ~20 s); a retry with the same Idempotency-Key then finishes what was started.
+   */
+  publish(request: PublishRequest): Promise<PublishResult> {
+    return this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => this.startJobs(request));
+  }
+
+  private async startJobs(request: PublishRequest): Promise<PublishResult> {
     const { namespace, queue, bodies, delay, ttl, tries, attributes, idempotencyKey } = request;
     const publishedAt = Date.now();
     let replayed = false;
