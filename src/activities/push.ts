@@ -49,7 +49,13 @@ export const createPushActivities = ({ client, directory, pushes, dispatcher, ma
     if (!endpoint) throw final(DeliveryFailure.missing, 'the endpoint was deleted');
     if (!endpoint.enabled) throw final(DeliveryFailure.disabled, `the endpoint is disabled: ${endpoint.disabledReason ?? 'by a user'}`);
     if (endpoint.health.state === 'paused') {
-      const gate = await directory.admit(ref);
+      // While this copy already says how long to wait, waiting costs the registry nothing: with
+      // thousands of deliveries held by one paused endpoint, only those that find the pause over ask.
+      // Pauses are in Temporal's time (the registry's workflow clock), and so is this attempt's start.
+      const { pausedUntil, probeUntil } = endpoint.health;
+      const wait = Math.max(pausedUntil ?? 0, probeUntil ?? 0);
+      const now = context.info.currentAttemptScheduledTimestampMs;
+      const gate = wait > now ? { go: false, until: wait } : await directory.admit(ref);
       if (!gate.go) throw final(DeliveryFailure.paused, 'the endpoint is paused', { until: gate.until, attemptsUsed: attempt - 1 });
     }
 

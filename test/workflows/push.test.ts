@@ -8,7 +8,7 @@ import { FerryWorker } from '../../src/workers/worker';
 import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
 import { newEndpoint } from '../../src/workflows/endpoints';
 import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
-import { pushWorkflowId } from '../../src/workflows/ids';
+import { ENDPOINT_REGISTRY_WORKFLOW_ID, pushWorkflowId } from '../../src/workflows/ids';
 import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';
 import { pushViewQuery } from '../../src/workflows/push.messages';
 import { createSecret } from '../../src/push/signing';
@@ -73,14 +73,30 @@ const STEP = '30s';
  * server skip on to a dead push's 10-year execution timeout (a dead-lettered push keeps running).
  */
 async function push(target: Endpoint, id = `ev${++counter}`): Promise<{ status: DeliveryStatus; view: PushView; times: number[] }> {
-  await pushes.publish(ns, { event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null }, endpoints: [target.id] });
-  const handle = plain.workflow.getHandle(pushWorkflowId(ns, id));
+  await publish(target, id);
+  const [view] = await settle([id]);
+  return { status: view!.status, view: view!, times: await attemptTimes(id) };
+}
+
+const publish = (target: Endpoint, id: string) =>
+  pushes.publish(ns, { event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null }, endpoints: [target.id] });
+
+/** Moves the clock until every delivery of these pushes succeeded or is dead-lettered. */
+async function settle(ids: string[]): Promise<PushView[]> {
   for (let step = 0; step < 1000; step++) {
-    const view = await handle.query(pushViewQuery);
-    if (view.deliveries.every((d) => d.status === 'push_success' || d.dead)) return { status: view.status, view, times: await attemptTimes(id) };
+    const views = await Promise.all(ids.map((id) => plain.workflow.getHandle(pushWorkflowId(ns, id)).query(pushViewQuery)));
+    if (views.every((v) => v.deliveries.every((d) => d.status === 'push_success' || d.dead))) return views;
     await env.sleep(STEP);
   }
-  throw new Error(`push ${id} did not settle`);
+  throw new Error(`pushes ${ids.join(', ')} did not settle`);
+}
+
+/** Workflow times of the registry's `admit` updates: each is a write to the one registry workflow. */
+async function admitTimes(): Promise<number[]> {
+  const history = await plain.workflow.getHandle(ENDPOINT_REGISTRY_WORKFLOW_ID).fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'admit')
+    .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6));
 }
 
 /**
@@ -151,6 +167,30 @@ describe('circuit breaker (time-skipping)', () => {
       await directory.refresh();
       expect(directory.get(ns, e.id)?.health.state).toBe('healthy');
     });
+  });
+
+  test('deliveries published during a pause wait on the worker\'s copy, not on the registry, and go after the probe', async () => {
+    const e = await endpoint({ retrySchedule: [1, 1, 1, 1, 1, 1, 1] }, 500, 500, 500, 500, 500, 200);
+    const first = `ev${++counter}`;
+    await publish(e, first);
+    // Five failures a second apart open the circuit.
+    await eventually(async () => expect(receiver.to(`/${e.id}`)).toHaveLength(5), 10_000, 20);
+    await env.sleep('10s');
+    const admitsBefore = (await admitTimes()).length;
+    const later = [`ev${++counter}`, `ev${++counter}`, `ev${++counter}`];
+    for (const id of later) await publish(e, id);
+    const views = await settle([first, ...later]);
+    expect(views.map((v) => v.status)).toEqual(['push_success', 'push_success', 'push_success', 'push_success']);
+    // Nobody was sent anything during the pause, and nobody asked the registry before it ended.
+    const hits = receiver.to(`/${e.id}`);
+    expect(hits).toHaveLength(9);
+    const pausedUntil = (await attemptTimes(first))[4]! + 300_000;
+    const admits = (await admitTimes()).slice(admitsBefore);
+    expect(admits.length).toBeGreaterThan(0);
+    expect(admits.length).toBeLessThanOrEqual(4);
+    expect(Math.min(...admits)).toBeGreaterThanOrEqual(pausedUntil - 1000);
+    // The later deliveries used no try while they waited: each took one attempt.
+    expect(views.slice(1).map((v) => v.deliveries[0]!.attempts.map((a) => a.attempt))).toEqual([[1], [1], [1]]);
   });
 
   test('an endpoint failing for longer than the disable period is disabled; its deliveries are held', async () => {
