@@ -3,9 +3,13 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The backlog and fuzz suites take minutes; they run on their own (`npm run test:scale`,
-  // `npm run test:fuzz`), and CI runs them after `npm test`.
-  testPathIgnorePatterns: [process.env.FERRY_SCALE ? '' : '/test/scale/', process.env.FERRY_FUZZ ? '' : '/test/fuzz/'].filter(Boolean),
+  // The backlog, fuzz and fault suites take minutes; they run on their own (`npm run test:scale`,
+  // `test:fuzz`, `test:faults`), and CI runs them after `npm test`.
+  testPathIgnorePatterns: [
+    process.env.FERRY_SCALE ? '' : '/test/scale/',
+    process.env.FERRY_FUZZ ? '' : '/test/fuzz/',
+    process.env.FERRY_FAULTS ? '' : '/test/faults/',
+  ].filter(Boolean),
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   maxWorkers: 1,
   setupFiles: ['<rootDir>/test/setup.ts'],

@@ -17,6 +17,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** The server's process (fault tests kill it). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     address,
     uiUrl: `http://${options.host}:${options.uiPort}`,
+    pid: child.pid!,
     async stop() {
       process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;

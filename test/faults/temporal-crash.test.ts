@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { RunningApi } from '../../src/api/server';
+import { startApi } from '../../src/api/server';
+import { loadConfig } from '../../src/config';
+import { connectClient, connectWorker } from '../../src/temporal/connect';
+import type { DevServer } from '../../src/temporal/dev-server';
+import { startDevServer } from '../../src/temporal/dev-server';
+import { FerryWorker } from '../../src/workers/worker';
+import { eventually } from '../helpers/eventually';
+import { Receiver } from '../helpers/receiver';
+
+/**
+ * `npm run test:faults`: the Temporal dev server is SIGKILLed in the middle of a publish load and
+ * restarted on the same SQLite file. Every job that got a 201 is consumed afterwards; every event
+ * that got a 202 is delivered; publishes during the outage get a 503, never a silent loss.
+ */
+jest.setTimeout(10 * 60_000);
+
+const JOBS = Number(process.env.FERRY_FAULT_JOBS ?? 600);
+const EVENTS = Number(process.env.FERRY_FAULT_EVENTS ?? 200);
+const LANES = 8;
+/** One attempt in this many publishes an event; the rest publish jobs. */
+const EVENT_EVERY = Math.max(1, Math.round((JOBS + EVENTS) / EVENTS));
+const ns = 'faults';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let dataDir: string;
+let server: DevServer;
+let serverOptions: Parameters<typeof startDevServer>[0];
+let api: RunningApi;
+let worker: FerryWorker;
+let running: Promise<void>;
+let closeConnections: () => Promise<void>;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'ferry-faults-'));
+  serverOptions = { dataDir, host: '127.0.0.1', port: await freePort(), uiPort: await freePort(), namespace: 'default' };
+  server = await startDevServer(serverOptions);
+  const config = loadConfig({
+    FERRY_API_PORT: '0',
+    FERRY_ADMIN_PORT: '0',
+    FERRY_TASK_QUEUE: 'ferry-faults',
+    FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
+    FERRY_ENDPOINT_REFRESH_MS: '300',
+  });
+  const { client, connection } = await connectClient(server.address, 'default');
+  const workerConnection = await connectWorker(server.address);
+  worker = await FerryWorker.create({ connection: workerConnection, client, namespace: 'default', taskQueue: config.FERRY_TASK_QUEUE, config });
+  running = worker.run();
+  api = await startApi(config, client, pino({ level: 'silent' }));
+  closeConnections = async () => {
+    await workerConnection.close();
+    await connection.close();
+  };
+  receiver = await Receiver.start();
+}, 180_000);
+
+afterAll(async () => {
+  await api?.close();
+  worker?.shutdown();
+  await running;
+  await closeConnections?.();
+  await server?.stop();
+  await receiver?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test(`SIGKILL of the Temporal server under load: every 201 job is consumed, every 202 event delivered`, async () => {
+  const adminToken = await fetch(`${api.adminUrl}/token/${ns}?description=faults`, { method: 'POST' });
+  const token = ((await adminToken.json()) as { token: string }).token;
+  const headers = { 'x-token': token };
+  const created = await fetch(`${api.queueUrl}/push/${ns}/endpoints`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'sink', url: receiver.script('/sink', 200), eventTypes: ['crash.#'], retrySchedule: [1, 2, 5, 10, 30, 60] }),
+  });
+  expect(created.status).toBe(201);
+
+  const accepted = { jobs: new Set<string>(), events: new Set<string>() };
+  const refused = new Map<string, number>();
+  let attempts = 0;
+  let killedAt = 0;
+  let restartedAt = 0;
+  const total = JOBS + EVENTS;
+  const refuse = (what: string) => refused.set(what, (refused.get(what) ?? 0) + 1);
+
+  const load = Promise.all(
+    Array.from({ length: LANES }, async () => {
+      for (let n = attempts++; n < total; n = attempts++) {
+        try {
+          if (n % EVENT_EVERY === 0) {
+            const id = `evt-${n}`;
+            const res = await fetch(`${api.queueUrl}/push/${ns}/events`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ id, type: 'crash.event' }) });
+            if (res.status === 202) accepted.events.add(id);
+            else refuse(`event ${res.status}`);
+          } else {
+            const res = await fetch(`${api.queueUrl}/api/${ns}/crash?ttl=0`, { method: 'PUT', headers, body: `job-${n}` });
+            if (res.status === 201) accepted.jobs.add(((await res.json()) as { job_id: string }).job_id);
+            else refuse(`job ${res.status}`);
+          }
+        } catch {
+          refuse('no answer');
+        }
+      }
+    }),
+  );
+
+  // A third of the way in, the server dies; it comes back on the same database 3 s later.
+  await eventually(async () => expect(attempts).toBeGreaterThanOrEqual(total / 3), 120_000, 10);
+  process.kill(server.pid, 'SIGKILL');
+  killedAt = Date.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  server = await startDevServer(serverOptions);
+  restartedAt = Date.now();
+  await load;
+
+  // Everything accepted comes out: jobs by consuming (and acking) them, events at the receiver.
+  const consumed = new Set<string>();
+  await eventually(
+    async () => {
+      for (;;) {
+        const res = await fetch(`${api.queueUrl}/api/${ns}/crash?count=50&ttr=600&timeout=1`, { headers });
+        if (res.status !== 200) break;
+        for (const job of (await res.json()) as { job_id: string }[]) {
+          consumed.add(job.job_id);
+          await fetch(`${api.queueUrl}/api/${ns}/crash/job/${job.job_id}`, { method: 'DELETE', headers });
+        }
+      }
+      expect([...accepted.jobs].filter((id) => !consumed.has(id))).toEqual([]);
+    },
+    240_000,
+    1000,
+  );
+  const delivered = new Set(receiver.to('/sink').map((h) => (JSON.parse(h.body) as { id: string }).id));
+  await eventually(async () => {
+    const now = new Set(receiver.to('/sink').map((h) => (JSON.parse(h.body) as { id: string }).id));
+    expect([...accepted.events].filter((id) => !now.has(id))).toEqual([]);
+  }, 240_000, 1000);
+
+  const refusedText = [...refused].map(([k, v]) => `${v}x ${k}`).join(', ') || 'none';
+  console.log(
+    `Temporal SIGKILL: ${accepted.jobs.size} jobs and ${accepted.events.size} events accepted of ${total} attempts; refused: ${refusedText}; ` +
+      `server down for ${restartedAt - killedAt} ms; consumed ${consumed.size} jobs (${consumed.size - accepted.jobs.size} not acknowledged to their publisher); ` +
+      `${delivered.size} events delivered when the jobs were drained`,
+  );
+  // Every refusal was a clear 503 (or a connection cut by the crash), never a success that vanished.
+  for (const what of refused.keys()) expect(what).toMatch(/ 503$|no answer/);
+});
