@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { FerryWorker } from '../../src/workers/worker';
 import { eventually } from '../helpers/eventually';
+import { freePort } from '../helpers/ports';
 import { createDevServerEnv } from '../helpers/temporal';
 
 /**
@@ -24,14 +23,6 @@ let temporal: TestWorkflowEnvironment;
 let worker: FerryWorker;
 let running: Promise<void>;
 const apis: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts `src/api/main.ts` in its own process; answers its queue and admin URLs once it listens. */
 async function startApiProcess(): Promise<{ child: ChildProcess; queue: string; admin: string }> {

@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,6 +10,7 @@ import type { DevServer } from '../../src/temporal/dev-server';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { FerryWorker } from '../../src/workers/worker';
 import { eventually } from '../helpers/eventually';
+import { freePort } from '../helpers/ports';
 import { Receiver } from '../helpers/receiver';
 
 /**
@@ -27,14 +26,6 @@ const LANES = 8;
 /** One attempt in this many publishes an event; the rest publish jobs. */
 const EVENT_EVERY = Math.max(1, Math.round((JOBS + EVENTS) / EVENTS));
 const ns = 'faults';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let dataDir: string;
 let server: DevServer;

@@ -11,6 +11,7 @@ import { startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { pushWorkflowId } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
+import { freePort } from '../helpers/ports';
 import { Receiver } from '../helpers/receiver';
 import { createDevServerEnv } from '../helpers/temporal';
 
@@ -72,14 +73,6 @@ interface WorkerProcess {
   metricsPort: number;
   exited: Promise<number | null>;
   output: string[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Identities of the workers polling the push activities' task queue. */
