@@ -23,6 +23,8 @@ export type TokenCheck = { ok: true; record: TokenRecord } | { ok: false; error:
  */
 export class TokenStore {
   private byKey = new Map<string, TokenRecord>();
+  /** Counts this process's own writes, so that a read begun before one cannot undo it. */
+  private writes = 0;
   private readonly refresher: Refresher;
 
   constructor(
@@ -59,7 +61,9 @@ export class TokenStore {
   }
 
   private async read(): Promise<void> {
+    const writesBefore = this.writes;
     const table = await this.registry.query(tokenTableQuery);
+    if (this.writes !== writesBefore) return;
     this.byKey = new Map(table.tokens.map((t) => [`${t.namespace}/${t.hash}`, t]));
   }
 
@@ -80,6 +84,7 @@ export class TokenStore {
     const hash = hashToken(secret);
     const record: TokenRecord = { namespace, id: tokenId(hash), hash, description, createdAt: Date.now() };
     await this.registry.executeUpdate(addTokenUpdate, { args: [record] });
+    this.writes++;
     this.byKey.set(`${namespace}/${hash}`, record);
     return secret;
   }
@@ -101,13 +106,19 @@ export class TokenStore {
     const record = this.find(namespace, tokenOrId);
     if (!record) return;
     await this.registry.executeUpdate(removeTokenUpdate, { args: [{ namespace, hash: record.hash }] });
+    this.writes++;
     this.byKey.delete(`${namespace}/${record.hash}`);
   }
 
   async setLimit(record: TokenRecord, limit: RateLimit | null): Promise<void> {
     await this.registry.executeUpdate(setLimitUpdate, { args: [{ namespace: record.namespace, hash: record.hash, limit }] });
-    if (limit) record.limit = limit;
-    else delete record.limit;
+    this.writes++;
+    // The copy may have been reloaded while the update ran: change the record it holds now.
+    const key = `${record.namespace}/${record.hash}`;
+    const current = { ...(this.byKey.get(key) ?? record) };
+    if (limit) current.limit = limit;
+    else delete current.limit;
+    this.byKey.set(key, current);
   }
 
   list(namespace: string): TokenRecord[] {

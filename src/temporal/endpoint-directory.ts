@@ -80,7 +80,8 @@ export class EndpointDirectory {
 
   private async read(): Promise<void> {
     const table = await this.registry.query(endpointTableQuery, { knownVersion: this.table.version });
-    if (table) this.load(table);
+    // A read begun before this process's own write may answer after it: never step back past that write.
+    if (table && table.version >= this.written) this.load(table);
   }
 
   private load(table: EndpointTable): void {

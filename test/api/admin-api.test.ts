@@ -2,6 +2,7 @@ import pino from 'pino';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startApi } from '../../src/api/server';
+import { TokenStore } from '../../src/api/tokens';
 import { loadConfig } from '../../src/config';
 import { temporalTools } from '../../src/temporal/tools';
 import { deadLetterWorkflowId } from '../../src/workflows/ids';
@@ -168,5 +169,26 @@ describe('Temporal CLI', () => {
       expect(metrics).toMatch(/ferry_jobs_dead_total\{[^}]*namespace="cli"[^}]*\} 1/);
       expect(metrics).toMatch(/ferry_consume_to_ack_ms_count\{[^}]*namespace="cli"[^}]*\} 1/);
     });
+  });
+});
+
+describe('token copies', () => {
+  test("a refresh begun before this process's own write never undoes it", async () => {
+    const store = new TokenStore(ferry.env.client, ferry.config.FERRY_TASK_QUEUE, 60_000, () => undefined);
+    await store.start();
+    try {
+      const record = store.find('race', await store.create('race', 'race test'))!;
+      const stale: number[] = [];
+      for (let i = 1; i <= 40; i++) {
+        const limit = i % 2 ? { read: i, write: i, interval: 60 } : null;
+        const refreshing = store.refresh();
+        await store.setLimit(record, limit);
+        await refreshing;
+        if (JSON.stringify(store.find('race', record.id)?.limit ?? null) !== JSON.stringify(limit)) stale.push(i);
+      }
+      expect(stale).toEqual([]);
+    } finally {
+      await store.stop();
+    }
   });
 });
