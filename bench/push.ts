@@ -1,7 +1,7 @@
 /**
  * `npm run bench:push`: the push side against a real Temporal dev server and worker, loopback only,
  * bounded in count: endpoint reads idle and under delivery load, publish latency, publish ->
- * delivered latency, and deliveries/s at fan-out 1 and 5. Writes bench/results/<date>-push.json.
+ * delivered latency, deliveries/s at fan-out 1 and 5, and with 10% of requests failing. Writes bench/results/<date>-push.json.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startFerry } from '../test/helpers/ferry';
@@ -96,6 +96,29 @@ async function main(): Promise<void> {
     await timed(fanEvents, CONCURRENCY, (i) => publish('five.happened', i));
     await deliveredAll(['/fast0', '/fast1', '/fast2', '/fast3', '/fast4'], EVENTS + fanEvents * 5);
     record('deliveries/s, fan-out 5', Math.round((fanEvents * 5) / (since(fanStart) / 1000)));
+
+    // 10% of requests fail (every tenth answers 503); the endpoint retries after 1 s.
+    const flakyReplies = Array.from({ length: EVENTS * 2 }, (_, i) => (i % 10 === 9 ? 503 : 200));
+    await call('POST', '/endpoints', { id: 'flaky', url: receiver.script('/flaky', ...flakyReplies, 200), eventTypes: ['flaky.#'], retrySchedule: [1, 1, 1] });
+    published.clear();
+    const flakyStart = process.hrtime.bigint();
+    await timed(EVENTS, CONCURRENCY, (i) => publish('flaky.happened', i));
+    const succeeded = () => receiver.to('/flaky').filter((h) => h.status === 200);
+    while (new Set(succeeded().map((h) => h.body)).size < EVENTS) await new Promise((r) => setTimeout(r, 5));
+    const flakySeconds = since(flakyStart) / 1000;
+    const requests = receiver.to('/flaky');
+    record('10% failing: events delivered/s', Math.round(EVENTS / flakySeconds));
+    record('10% failing: requests per event', Number((requests.length / EVENTS).toFixed(3)));
+    record('10% failing: events delivered (of published)', new Set(succeeded().map((h) => h.body)).size / EVENTS);
+    const firstSuccess = new Map<string, number>();
+    for (const h of succeeded()) {
+      const id = (JSON.parse(h.body) as { id: string }).id;
+      if (!firstSuccess.has(id)) firstSuccess.set(id, h.at);
+    }
+    const retried = new Set(requests.filter((h) => h.status === 503).map((h) => (JSON.parse(h.body) as { id: string }).id));
+    const latency = (ids: string[]) => summarize(ids.map((id) => firstSuccess.get(id)! - published.get(id)!));
+    record('10% failing: publish -> delivered, first try (ms)', latency([...firstSuccess.keys()].filter((id) => !retried.has(id))));
+    record('10% failing: publish -> delivered, retried (ms)', latency([...retried]));
 
     console.log(`written ${writeReport('-push', 'temporal server start-dev (CLI v1.5.1, in-memory SQLite), one Ferry worker, API in the same process, receiver on loopback', results)}`);
   } finally {

@@ -47,6 +47,13 @@ async function main(): Promise<void> {
       return since(t);
     });
 
+    // What the facade adds: a bare StartWorkflowExecution from the same process, on a queue no worker polls.
+    await measure('raw Temporal start, same process (ms)', N, async (i) => {
+      const t = process.hrtime.bigint();
+      await ferry.env.client.workflow.start('RawStart', { taskQueue: 'bench-raw', workflowId: `raw-${i}-${Date.now()}`, args: ['x'] });
+      return since(t);
+    });
+
     await measure('consume of a ready job (ms)', N, async () => {
       const t = process.hrtime.bigint();
       const { status } = await consume('lat', '?ttr=600');
@@ -85,25 +92,58 @@ async function main(): Promise<void> {
     });
 
     // Delay: a waiting consumer gets the job; lateness = arrival - (publish answer + delay).
-    await measure('delay=2 s lateness (ms)', Math.min(N, 20), async (i) => {
-      const queue = `delay${i}`;
+    const delayLateness = async (queue: string) => {
       await publish(queue, '?delay=2');
       const due = process.hrtime.bigint() + 2_000_000_000n;
       const { status } = await consume(queue, '?timeout=10&ttr=600');
       if (status !== 200) throw new Error('delayed job never came');
       return Number(process.hrtime.bigint() - due) / 1e6;
-    });
-
+    };
     // ttr: a job consumed with ttr=1 and not acked comes back; lateness = return - (consume + 1 s).
-    await measure('ttr=1 s expiry lateness (ms)', Math.min(N, 20), async (i) => {
-      const queue = `ttr${i}`;
+    const ttrLateness = async (queue: string) => {
       await publish(queue, '?tries=2');
       await consume(queue, '?ttr=1');
       const due = process.hrtime.bigint() + 1_000_000_000n;
       const { status } = await consume(queue, '?timeout=10&ttr=600');
       if (status !== 200) throw new Error('job did not return after ttr');
       return Number(process.hrtime.bigint() - due) / 1e6;
-    });
+    };
+    const TIMER_SAMPLES = Math.min(N, 20);
+    await measure('delay=2 s lateness, idle (ms)', TIMER_SAMPLES, (i) => delayLateness(`delay${i}`));
+    await measure('ttr=1 s expiry lateness, idle (ms)', TIMER_SAMPLES, (i) => ttrLateness(`ttr${i}`));
+
+    // The same at half of peak load: peak = 32 clients cycling publish -> consume -> ack for 5 s.
+    const cycle = async () => {
+      const id = await publish('load');
+      const { status, body } = await consume('load', '?ttr=30&timeout=3');
+      if (status === 200) await ferry.queue(`/api/bench/load/job/${body.job_id ?? id}`, { method: 'DELETE', headers });
+    };
+    const LOAD_CLIENTS = 32;
+    let stopAt = Date.now() + 5000;
+    let cycles = 0;
+    const loop = async (pauseMs: number) => {
+      while (Date.now() < stopAt) {
+        const t = Date.now();
+        await cycle();
+        cycles++;
+        if (pauseMs) await sleep(Math.max(0, pauseMs - (Date.now() - t)));
+      }
+    };
+    await Promise.all(Array.from({ length: LOAD_CLIENTS }, () => loop(0)));
+    const peak = cycles / 5;
+    results['peak lifecycle, 32 clients (jobs/s)'] = { n: cycles, p50: peak, p99: peak, max: peak };
+    console.log(`peak lifecycle rate ${peak.toFixed(1)} jobs/s; timers again at half of it`);
+    stopAt = Number.POSITIVE_INFINITY;
+    cycles = 0;
+    const loadStart = Date.now();
+    const load = Promise.all(Array.from({ length: LOAD_CLIENTS }, () => loop((LOAD_CLIENTS / (peak / 2)) * 1000)));
+    await measure('delay=2 s lateness, half peak load (ms)', TIMER_SAMPLES, (i) => delayLateness(`delayload${i}`));
+    await measure('ttr=1 s expiry lateness, half peak load (ms)', TIMER_SAMPLES, (i) => ttrLateness(`ttrload${i}`));
+    stopAt = 0;
+    await load;
+    const achieved = cycles / ((Date.now() - loadStart) / 1000);
+    results['background load during those (jobs/s)'] = { n: cycles, p50: achieved, p99: achieved, max: achieved };
+    console.log(`background load achieved ${achieved.toFixed(1)} jobs/s`);
 
     // size is exact once writes settle: publish 50, then read size until it says 50.
     await measure('size exact after 50 publishes (ms)', 5, async (i) => {

@@ -1,6 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { hostname } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import { createConnection, createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
@@ -11,7 +8,8 @@ import { startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { pushWorkflowId } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
-import { freePort } from '../helpers/ports';
+import type { WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess } from '../helpers/worker-process';
 import { Receiver } from '../helpers/receiver';
 import { createDevServerEnv } from '../helpers/temporal';
 
@@ -67,47 +65,10 @@ class TcpProxy {
   }
 }
 
-interface WorkerProcess {
-  child: ChildProcess;
-  identity: string;
-  metricsPort: number;
-  exited: Promise<number | null>;
-  output: string[];
-}
-
-/** Identities of the workers polling the push activities' task queue. */
-async function activityPollers(): Promise<string[]> {
-  const res = await temporal.connection.workflowService.describeTaskQueue({
-    namespace: 'default',
-    taskQueue: { name: taskQueue },
-    taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
-  });
-  return (res.pollers ?? []).map((p) => p.identity ?? '');
-}
-
-/** Starts `src/workers/main.ts` in its own process and waits until it polls for deliveries. */
+/** Starts a worker process on this file's task queue; every one is killed after the tests. */
 async function startWorker(): Promise<WorkerProcess> {
-  const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/workers/main.ts'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporal.connection.options.address,
-      FERRY_TASK_QUEUE: taskQueue,
-      FERRY_WORKER_METRICS_PORT: String(metricsPort),
-      FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
-      FERRY_ENDPOINT_REFRESH_MS: '300',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const worker = { child, identity: `${child.pid}@${hostname()}`, metricsPort, exited, output };
+  const worker = await startWorkerProcess(temporal.connection, taskQueue);
   workers.push(worker);
-  await eventually(async () => expect(await activityPollers()).toContain(worker.identity), 60_000, 200).catch((err: unknown) => {
-    throw new Error(`worker did not start: ${String(err)}\n${output.join('')}`);
-  });
   return worker;
 }
 

@@ -1,0 +1,265 @@
+/**
+ * `npm run bench:lifecycle`: publish -> consume -> ack at 1, 8, 32 and 128 concurrent clients, for
+ * Ferry, Temporal's ceiling on the same dev server (a trivial workflow with one activity), lmstfy
+ * and BullMQ, in the same run; twice: with each store as it ships, and with a sync to disk on every
+ * write. Every figure is jobs acked per second over a fixed window; ratios are taken per run.
+ *
+ * Bounded: FERRY_BENCH_SECONDS (8) per measurement, FERRY_BENCH_RUNS (3), FERRY_BENCH_CLIENTS
+ * ("1,8,32,128"), FERRY_BENCH_MODES ("shipped,fsync"). Loopback only; every process stops at the end.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Pool } from 'undici';
+import { startDevServer } from '../src/temporal/dev-server';
+import { freePort } from '../test/helpers/ports';
+import { since, sleep, summarize, writeReport } from './lib';
+import type { BullMQ, Peer, RedisOptions } from './peers';
+import { bullmqVersion, obtainBullMQ, obtainLmstfy, obtainRedis, startLmstfy, startProcess, startRedis, waitForPort } from './peers';
+
+const SECONDS = Number(process.env.FERRY_BENCH_SECONDS ?? 8);
+const RUNS = Number(process.env.FERRY_BENCH_RUNS ?? 3);
+const CLIENTS = (process.env.FERRY_BENCH_CLIENTS ?? '1,8,32,128').split(',').map(Number);
+const MODES = (process.env.FERRY_BENCH_MODES ?? 'shipped,fsync').split(',') as Mode[];
+const SYSTEMS = ['ceiling', 'ferry', 'lmstfy', 'bullmq'] as const;
+
+type Mode = 'shipped' | 'fsync';
+type System = (typeof SYSTEMS)[number];
+/** One client's publish -> consume -> ack; answers whether a job was acked. */
+type Cycle = (client: number) => Promise<boolean>;
+
+interface Measurement {
+  jobsPerSecond: number;
+  /** Milliseconds for one whole cycle. */
+  cycle: ReturnType<typeof summarize>;
+}
+
+/**
+ * Runs `clients` loops of `cycle` for a warm-up second and then `SECONDS`; counts cycles that
+ * finished inside the window.
+ */
+async function measure(clients: number, cycle: Cycle): Promise<Measurement> {
+  const start = Date.now() + 1000;
+  const end = start + SECONDS * 1000;
+  const durations: number[] = [];
+  let acked = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      while (Date.now() < end) {
+        const t = process.hrtime.bigint();
+        const ok = await cycle(client);
+        const now = Date.now();
+        if (ok && now >= start && now < end) {
+          acked++;
+          durations.push(since(t));
+        }
+      }
+    }),
+  );
+  return { jobsPerSecond: acked / SECONDS, cycle: summarize(durations.length ? durations : [0]) };
+}
+
+/** The lmstfy HTTP API, which Ferry and lmstfy both serve: the same client code for both. */
+function lmstfyCycle(base: string, admin: string, clients: number) {
+  const pool = new Pool(base, { connections: clients * 2 });
+  let token = '';
+  return {
+    async prepare(): Promise<void> {
+      const res = await fetch(`${admin}/token/bench?description=bench`, { method: 'POST' });
+      if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);
+      token = ((await res.json()) as { token: string }).token;
+    },
+    cycle:
+      (queue: string): Cycle =>
+      async () => {
+        const path = `/api/bench/${queue}`;
+        const published = await pool.request({ method: 'PUT', path: `${path}?ttl=0&tries=1`, body: 'x', headers: { 'x-token': token } });
+        if (published.statusCode !== 201) throw new Error(`publish: ${published.statusCode} ${await published.body.text()}`);
+        await published.body.dump();
+        const consumed = await pool.request({ method: 'GET', path: `${path}?ttr=30&timeout=3`, headers: { 'x-token': token } });
+        if (consumed.statusCode === 404) {
+          await consumed.body.dump();
+          return false;
+        }
+        if (consumed.statusCode !== 200) throw new Error(`consume: ${consumed.statusCode} ${await consumed.body.text()}`);
+        const { job_id: id } = (await consumed.body.json()) as { job_id: string };
+        const acked = await pool.request({ method: 'DELETE', path: `${path}/job/${id}`, headers: { 'x-token': token } });
+        await acked.body.dump();
+        if (acked.statusCode !== 204) throw new Error(`ack: ${acked.statusCode}`);
+        return true;
+      },
+    close: () => pool.close(),
+  };
+}
+
+/** BullMQ worked by hand, as a consumer of an HTTP queue works: add, take the next job, complete it. */
+async function bullCycle(bull: BullMQ, connection: RedisOptions, queueName: string, clients: number) {
+  const queue = new bull.Queue(queueName, { connection });
+  const workers = Array.from({ length: clients }, () => new bull.Worker(queueName, undefined, { connection, autorun: false }));
+  const cycle: Cycle = async (client) => {
+    await queue.add('job', 'x');
+    const token = `t${client}`;
+    const job = await workers[client]!.getNextJob(token);
+    if (!job) return false;
+    await job.moveToCompleted('ok', token, false);
+    return true;
+  };
+  return { cycle, close: async () => void (await Promise.all([queue.close(), ...workers.map((w) => w.close())])) };
+}
+
+async function waitForOutput(output: string[], text: string, what: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!output.join('').includes(text)) {
+    if (Date.now() > deadline) throw new Error(`${what} did not start:\n${output.join('')}`);
+    await sleep(100);
+  }
+}
+
+interface Setup {
+  measure(system: System, clients: number, label: string): Promise<Measurement>;
+  stop(): Promise<void>;
+}
+
+async function startMode(mode: Mode): Promise<Setup> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(err));
+  };
+  try {
+    const [temporalPort, uiPort, ferryPort, ferryAdmin, ferryMetrics, redisPort, lmstfyPort, lmstfyAdmin] = await Promise.all(
+      Array.from({ length: 8 }, () => freePort()),
+    );
+    const server = await startDevServer({
+      dataDir: mkdtempSync(join(tmpdir(), 'ferry-bench-temporal-')),
+      host: '127.0.0.1',
+      port: temporalPort!,
+      uiPort: uiPort!,
+      namespace: 'default',
+      sqliteSynchronous: mode === 'fsync' ? 'full' : 'normal',
+    });
+    stops.push(() => server.stop());
+
+    const tsx = ['--import', 'tsx'];
+    const ceilingWorker = startProcess(process.execPath, [...tsx, join(__dirname, 'ceiling', 'worker.ts'), server.address, 'ceiling']);
+    stops.push(() => ceilingWorker.stop());
+    const ferry = startProcess(process.execPath, [...tsx, join(__dirname, '..', 'src', 'main.ts')], {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      FERRY_TASK_QUEUE: 'ferry-bench',
+      FERRY_API_PORT: String(ferryPort),
+      FERRY_ADMIN_PORT: String(ferryAdmin),
+      FERRY_WORKER_METRICS_PORT: String(ferryMetrics),
+      FERRY_LOG_LEVEL: 'warn',
+    });
+    stops.push(() => ferry.stop());
+    await waitForPort(ferryPort!, 'Ferry', ferry.output, 120_000);
+    await waitForOutput(ceilingWorker.output, 'ready', 'the ceiling worker');
+    const connection = await Connection.connect({ address: server.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection });
+
+    const redis: Peer = await startRedis(redisPort!, mode === 'fsync');
+    stops.push(() => redis.stop());
+    const lmstfy = await startLmstfy(redisPort!, lmstfyPort!, lmstfyAdmin!);
+    stops.push(() => lmstfy.stop());
+    const bull = obtainBullMQ();
+    const redisOptions: RedisOptions = { host: '127.0.0.1', port: redisPort!, maxRetriesPerRequest: null };
+
+    let seq = 0;
+    return {
+      async measure(system, clients, label) {
+        const queue = `${system}-${label}-${++seq}`;
+        if (system === 'ceiling') {
+          return measure(clients, async () => {
+            await client.workflow.execute('CeilingWorkflow', { taskQueue: 'ceiling', workflowId: `${queue}-${++seq}` });
+            return true;
+          });
+        }
+        if (system === 'bullmq') {
+          const bullmq = await bullCycle(bull, redisOptions, queue, clients);
+          try {
+            return await measure(clients, bullmq.cycle);
+          } finally {
+            await bullmq.close();
+          }
+        }
+        const target =
+          system === 'ferry'
+            ? lmstfyCycle(`http://127.0.0.1:${ferryPort}`, `http://127.0.0.1:${ferryAdmin}`, clients)
+            : lmstfyCycle(`http://127.0.0.1:${lmstfyPort}`, `http://127.0.0.1:${lmstfyAdmin}`, clients);
+        try {
+          await target.prepare();
+          return await measure(clients, target.cycle(queue));
+        } finally {
+          await target.close();
+        }
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  // Obtain everything before any clock starts.
+  obtainRedis();
+  obtainLmstfy();
+  obtainBullMQ();
+  const results: Record<string, Record<string, Record<System, Measurement[]>>> = {};
+  for (const mode of MODES) {
+    const setup = await startMode(mode);
+    try {
+      results[mode] = {};
+      for (let run = 1; run <= RUNS; run++) {
+        for (const clients of CLIENTS) {
+          const row = (results[mode][clients] ??= { ceiling: [], ferry: [], lmstfy: [], bullmq: [] });
+          for (const system of SYSTEMS) {
+            const m = await setup.measure(system, clients, `r${run}c${clients}`);
+            row[system].push(m);
+            console.log(`${mode} run ${run} clients ${String(clients).padStart(3)} ${system.padEnd(8)} ${m.jobsPerSecond.toFixed(1).padStart(8)} jobs/s  cycle p50 ${m.cycle.p50.toFixed(1)} ms p99 ${m.cycle.p99.toFixed(1)} ms`);
+          }
+        }
+      }
+    } finally {
+      await setup.stop();
+    }
+  }
+  const file = writeReport('-lifecycle', describeServers(), results);
+  writeFileSync(file.replace(/\.json$/, '.md'), table(results));
+  console.log(`\n${table(results)}\nwritten ${file}`);
+}
+
+const describeServers = () =>
+  `temporal server start-dev (CLI v1.5.1, SQLite WAL; shipped: synchronous=normal, fsync: synchronous=full), ` +
+  `Ferry as one process (src/main.ts: worker + API), ceiling worker in its own process; lmstfy v1.0.15 and bullmq ${bullmqVersion()} ` +
+  `on Debian's redis-server with appendonly yes (shipped: appendfsync everysec; fsync: appendfsync always)`;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+
+/** The markdown table BENCHMARKS.md carries: median (min–max) jobs/s, and ratios per run, then their median. */
+function table(results: Record<string, Record<string, Record<System, Measurement[]>>>): string {
+  const lines: string[] = [];
+  for (const [mode, byClients] of Object.entries(results)) {
+    lines.push(`#### ${mode}`, '', '| clients | ceiling | Ferry | lmstfy | BullMQ | Ferry / ceiling | Ferry / lmstfy | Ferry / BullMQ |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [clients, row] of Object.entries(byClients)) {
+      const rate = (s: System) => row[s].map((m) => m.jobsPerSecond);
+      const cell = (s: System) => `${median(rate(s)).toFixed(0)} (${spread(rate(s))})`;
+      const ratio = (s: System) => median(rate('ferry').map((f, i) => f / (rate(s)[i] || NaN))).toFixed(2);
+      lines.push(`| ${clients} | ${cell('ceiling')} | ${cell('ferry')} | ${cell('lmstfy')} | ${cell('bullmq')} | ${ratio('ceiling')} | ${ratio('lmstfy')} | ${ratio('bullmq')} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
