@@ -11,14 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Pool } from 'undici';
 import { startDevServer } from '../src/temporal/dev-server';
 import { freePort } from '../test/helpers/ports';
-import { since, sleep, summarize, writeReport } from './lib';
+import type { Cycle, Measurement } from './cycles';
+import { lmstfyCycle, measure, median, spread } from './cycles';
+import { sleep, writeReport } from './lib';
 import type { BullMQ, Peer, RedisOptions } from './peers';
 import { bullmqVersion, obtainBullMQ, obtainLmstfy, obtainRedis, startLmstfy, startProcess, startRedis, waitForPort } from './peers';
 
-const SECONDS = Number(process.env.FERRY_BENCH_SECONDS ?? 8);
 const RUNS = Number(process.env.FERRY_BENCH_RUNS ?? 3);
 const CLIENTS = (process.env.FERRY_BENCH_CLIENTS ?? '1,8,32,128').split(',').map(Number);
 const MODES = (process.env.FERRY_BENCH_MODES ?? 'shipped,fsync').split(',') as Mode[];
@@ -26,73 +26,6 @@ const SYSTEMS = ['ceiling', 'ferry', 'lmstfy', 'bullmq'] as const;
 
 type Mode = 'shipped' | 'fsync';
 type System = (typeof SYSTEMS)[number];
-/** One client's publish -> consume -> ack; answers whether a job was acked. */
-type Cycle = (client: number) => Promise<boolean>;
-
-interface Measurement {
-  jobsPerSecond: number;
-  /** Milliseconds for one whole cycle. */
-  cycle: ReturnType<typeof summarize>;
-}
-
-/**
- * Runs `clients` loops of `cycle` for a warm-up second and then `SECONDS`; counts cycles that
- * finished inside the window.
- */
-async function measure(clients: number, cycle: Cycle): Promise<Measurement> {
-  const start = Date.now() + 1000;
-  const end = start + SECONDS * 1000;
-  const durations: number[] = [];
-  let acked = 0;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, client) => {
-      while (Date.now() < end) {
-        const t = process.hrtime.bigint();
-        const ok = await cycle(client);
-        const now = Date.now();
-        if (ok && now >= start && now < end) {
-          acked++;
-          durations.push(since(t));
-        }
-      }
-    }),
-  );
-  return { jobsPerSecond: acked / SECONDS, cycle: summarize(durations.length ? durations : [0]) };
-}
-
-/** The lmstfy HTTP API, which Ferry and lmstfy both serve: the same client code for both. */
-function lmstfyCycle(base: string, admin: string, clients: number) {
-  const pool = new Pool(base, { connections: clients * 2 });
-  let token = '';
-  return {
-    async prepare(): Promise<void> {
-      const res = await fetch(`${admin}/token/bench?description=bench`, { method: 'POST' });
-      if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);
-      token = ((await res.json()) as { token: string }).token;
-    },
-    cycle:
-      (queue: string): Cycle =>
-      async () => {
-        const path = `/api/bench/${queue}`;
-        const published = await pool.request({ method: 'PUT', path: `${path}?ttl=0&tries=1`, body: 'x', headers: { 'x-token': token } });
-        if (published.statusCode !== 201) throw new Error(`publish: ${published.statusCode} ${await published.body.text()}`);
-        await published.body.dump();
-        const consumed = await pool.request({ method: 'GET', path: `${path}?ttr=30&timeout=3`, headers: { 'x-token': token } });
-        if (consumed.statusCode === 404) {
-          await consumed.body.dump();
-          return false;
-        }
-        if (consumed.statusCode !== 200) throw new Error(`consume: ${consumed.statusCode} ${await consumed.body.text()}`);
-        const { job_id: id } = (await consumed.body.json()) as { job_id: string };
-        const acked = await pool.request({ method: 'DELETE', path: `${path}/job/${id}`, headers: { 'x-token': token } });
-        await acked.body.dump();
-        if (acked.statusCode !== 204) throw new Error(`ack: ${acked.statusCode}`);
-        return true;
-      },
-    close: () => pool.close(),
-  };
-}
-
 /** BullMQ worked by hand, as a consumer of an HTTP queue works: add, take the next job, complete it. */
 async function bullCycle(bull: BullMQ, connection: RedisOptions, queueName: string, clients: number) {
   const queue = new bull.Queue(queueName, { connection });
@@ -236,12 +169,6 @@ const describeServers = () =>
   `temporal server start-dev (CLI v1.5.1, SQLite WAL; shipped: synchronous=normal, fsync: synchronous=full), ` +
   `Ferry as one process (src/main.ts: worker + API), ceiling worker in its own process; lmstfy v1.0.15 and bullmq ${bullmqVersion()} ` +
   `on Debian's redis-server with appendonly yes (shipped: appendfsync everysec; fsync: appendfsync always)`;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 
 /** The markdown table BENCHMARKS.md carries: median (min–max) jobs/s, and ratios per run, then their median. */
 function table(results: Record<string, Record<string, Record<System, Measurement[]>>>): string {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { devServerSearchAttributeArgs } from './search-attributes';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerSearchAttributeArgs } from './search-attributes';
 import { temporalTools } from './tools';
 
 export interface DevServerOptions {
@@ -48,6 +48,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--sqlite-pragma', `synchronous=${options.sqliteSynchronous ?? 'normal'}`,
     '--log-level', 'warn',
     ...devServerSearchAttributeArgs(),
+    ...DEV_SERVER_DYNAMIC_CONFIG,
   ];
   // Its own process group: Ctrl-C reaches Ferry only, which stops the server last, after the
   // worker has drained.

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { addSearchAttributes, devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
+import { addSearchAttributes, DEV_SERVER_DYNAMIC_CONFIG, devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
 import { temporalTools as tools } from '../../src/temporal/tools';
 
 /**
@@ -22,7 +22,7 @@ export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
     server: {
       ip: '127.0.0.1',
       ...(path ? { executable: { type: 'existing-path', path } } : {}),
-      extraArgs: ['--headless', ...devServerSearchAttributeArgs()],
+      extraArgs: ['--headless', ...devServerSearchAttributeArgs(), ...DEV_SERVER_DYNAMIC_CONFIG],
     },
   });
 }

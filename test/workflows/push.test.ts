@@ -193,6 +193,24 @@ describe('circuit breaker (time-skipping)', () => {
     expect(views.slice(1).map((v) => v.deliveries[0]!.attempts.map((a) => a.attempt))).toEqual([[1], [1], [1]]);
   });
 
+  test('a receiver down for 10 minutes, then back: every event is delivered, none dead-lettered', async () => {
+    // The default schedule (10 s, 30 s, 90 s) alone would dead-letter everything after 130 s.
+    const e = await endpoint({ retrySchedule: DEFAULT_SETTINGS.retrySchedule }, 503);
+    const ids = Array.from({ length: 20 }, () => `ev${++counter}`);
+    const downSince = await env.currentTimeMs();
+    await Promise.all(ids.map((id) => publish(e, id)));
+    while ((await env.currentTimeMs()) - downSince < 600_000) await env.sleep(STEP);
+    const duringOutage = receiver.to(`/${e.id}`).length;
+    receiver.script(`/${e.id}`, 200);
+    const views = await settle(ids);
+    expect(views.map((v) => v.status)).toEqual(ids.map(() => 'push_success'));
+    const attempts = views.map((v) => v.deliveries[0]!.attempts.length);
+    // While down: the 20 first attempts, then only probes, not 20 schedules of retries.
+    expect(duringOutage).toBeLessThan(20 + 10);
+    expect(Math.max(...attempts)).toBeLessThanOrEqual(DEFAULT_SETTINGS.retrySchedule.length + 1);
+    console.log(`receiver down 600 s: ${duringOutage} requests during the outage, ${receiver.to(`/${e.id}`).length} in all, 20/20 delivered; attempts per event ${Math.min(...attempts)}–${Math.max(...attempts)}`);
+  });
+
   test('an endpoint failing for longer than the disable period is disabled; its deliveries are held', async () => {
     const e = await endpoint({ retrySchedule: Array(12).fill(600) as number[] }, 500);
     const { status, view } = await push(e);
