@@ -7,7 +7,7 @@
  * Bounded: FERRY_BENCH_SECONDS (8) per measurement, FERRY_BENCH_RUNS (3), FERRY_BENCH_CLIENTS
  * ("1,8,32,128"), FERRY_BENCH_MODES ("shipped,fsync"). Loopback only; every process stops at the end.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -17,7 +17,8 @@ import type { Cycle, Measurement } from './cycles';
 import { lmstfyCycle, measure, median, spread } from './cycles';
 import { sleep, writeReport } from './lib';
 import type { BullMQ, Peer, RedisOptions } from './peers';
-import { bullmqVersion, obtainBullMQ, obtainLmstfy, obtainRedis, startLmstfy, startProcess, startRedis, waitForPort } from './peers';
+import { startFerryProcess } from './ferry-process';
+import { bullmqVersion, obtainBullMQ, obtainLmstfy, obtainRedis, startLmstfy, startProcess, startRedis } from './peers';
 
 const RUNS = Number(process.env.FERRY_BENCH_RUNS ?? 3);
 const CLIENTS = (process.env.FERRY_BENCH_CLIENTS ?? '1,8,32,128').split(',').map(Number);
@@ -60,9 +61,7 @@ async function startMode(mode: Mode): Promise<Setup> {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(err));
   };
   try {
-    const [temporalPort, uiPort, ferryPort, ferryAdmin, ferryMetrics, redisPort, lmstfyPort, lmstfyAdmin] = await Promise.all(
-      Array.from({ length: 8 }, () => freePort()),
-    );
+    const [temporalPort, uiPort, redisPort, lmstfyPort, lmstfyAdmin] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
     const server = await startDevServer({
       dataDir: mkdtempSync(join(tmpdir(), 'ferry-bench-temporal-')),
       host: '127.0.0.1',
@@ -76,17 +75,8 @@ async function startMode(mode: Mode): Promise<Setup> {
     const tsx = ['--import', 'tsx'];
     const ceilingWorker = startProcess(process.execPath, [...tsx, join(__dirname, 'ceiling', 'worker.ts'), server.address, 'ceiling']);
     stops.push(() => ceilingWorker.stop());
-    const ferry = startProcess(process.execPath, [...tsx, join(__dirname, '..', 'src', 'main.ts')], {
-      ...process.env,
-      TEMPORAL_ADDRESS: server.address,
-      FERRY_TASK_QUEUE: 'ferry-bench',
-      FERRY_API_PORT: String(ferryPort),
-      FERRY_ADMIN_PORT: String(ferryAdmin),
-      FERRY_WORKER_METRICS_PORT: String(ferryMetrics),
-      FERRY_LOG_LEVEL: 'warn',
-    });
+    const ferry = await startFerryProcess(server.address, 'ferry-bench');
     stops.push(() => ferry.stop());
-    await waitForPort(ferryPort!, 'Ferry', ferry.output, 120_000);
     await waitForOutput(ceilingWorker.output, 'ready', 'the ceiling worker');
     const connection = await Connection.connect({ address: server.address });
     stops.push(() => connection.close());
@@ -119,7 +109,7 @@ async function startMode(mode: Mode): Promise<Setup> {
         }
         const target =
           system === 'ferry'
-            ? lmstfyCycle(`http://127.0.0.1:${ferryPort}`, `http://127.0.0.1:${ferryAdmin}`, clients)
+            ? lmstfyCycle(ferry.base, ferry.admin, clients)
             : lmstfyCycle(`http://127.0.0.1:${lmstfyPort}`, `http://127.0.0.1:${lmstfyAdmin}`, clients);
         try {
           await target.prepare();
@@ -137,11 +127,14 @@ async function startMode(mode: Mode): Promise<Setup> {
 }
 
 async function main(): Promise<void> {
+  // `--table <results.json>` only renders a past run's table again.
+  const [flag, past] = process.argv.slice(2);
+  if (flag === '--table' && past) return void console.log(table((JSON.parse(readFileSync(past, 'utf8')) as { results: Results }).results));
   // Obtain everything before any clock starts.
   obtainRedis();
   obtainLmstfy();
   obtainBullMQ();
-  const results: Record<string, Record<string, Record<System, Measurement[]>>> = {};
+  const results: Results = {};
   for (const mode of MODES) {
     const setup = await startMode(mode);
     try {
@@ -170,16 +163,22 @@ const describeServers = () =>
   `Ferry as one process (src/main.ts: worker + API), ceiling worker in its own process; lmstfy v1.0.15 and bullmq ${bullmqVersion()} ` +
   `on Debian's redis-server with appendonly yes (shipped: appendfsync everysec; fsync: appendfsync always)`;
 
-/** The markdown table BENCHMARKS.md carries: median (min–max) jobs/s, and ratios per run, then their median. */
-function table(results: Record<string, Record<string, Record<System, Measurement[]>>>): string {
+type Results = Record<string, Record<string, Record<System, Measurement[]>>>;
+
+/**
+ * The markdown table BENCHMARKS.md carries: median (min–max) jobs/s, Ferry as a fraction of the
+ * ceiling, and how many times Ferry's rate each peer reaches; every ratio is taken within one run,
+ * then the median of the runs is shown.
+ */
+function table(results: Results): string {
   const lines: string[] = [];
   for (const [mode, byClients] of Object.entries(results)) {
-    lines.push(`#### ${mode}`, '', '| clients | ceiling | Ferry | lmstfy | BullMQ | Ferry / ceiling | Ferry / lmstfy | Ferry / BullMQ |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push(`#### ${mode}`, '', '| clients | ceiling | Ferry | lmstfy | BullMQ | Ferry ÷ ceiling | lmstfy ÷ Ferry | BullMQ ÷ Ferry |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const [clients, row] of Object.entries(byClients)) {
       const rate = (s: System) => row[s].map((m) => m.jobsPerSecond);
       const cell = (s: System) => `${median(rate(s)).toFixed(0)} (${spread(rate(s))})`;
-      const ratio = (s: System) => median(rate('ferry').map((f, i) => f / (rate(s)[i] || NaN))).toFixed(2);
-      lines.push(`| ${clients} | ${cell('ceiling')} | ${cell('ferry')} | ${cell('lmstfy')} | ${cell('bullmq')} | ${ratio('ceiling')} | ${ratio('lmstfy')} | ${ratio('bullmq')} |`);
+      const ratio = (a: System, b: System, digits: number) => median(rate(a).map((x, i) => x / (rate(b)[i] || NaN))).toFixed(digits);
+      lines.push(`| ${clients} | ${cell('ceiling')} | ${cell('ferry')} | ${cell('lmstfy')} | ${cell('bullmq')} | ${ratio('ferry', 'ceiling', 2)} | ${ratio('lmstfy', 'ferry', 0)}× | ${ratio('bullmq', 'ferry', 0)}× |`);
     }
     lines.push('');
   }

@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { freePort } from '../test/helpers/ports';
+import { startProcess, waitForPort } from './peers';
+
+export interface FerryProcess {
+  base: string;
+  admin: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Ferry as `npm start` runs it against an existing server (worker and API in one process, `src/main.ts`). */
+export async function startFerryProcess(temporalAddress: string, taskQueue: string): Promise<FerryProcess> {
+  const [port, admin, metrics] = [await freePort(), await freePort(), await freePort()];
+  const ferry = startProcess(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress,
+    FERRY_TASK_QUEUE: taskQueue,
+    FERRY_API_PORT: String(port),
+    FERRY_ADMIN_PORT: String(admin),
+    FERRY_WORKER_METRICS_PORT: String(metrics),
+    FERRY_LOG_LEVEL: 'warn',
+  });
+  try {
+    await waitForPort(port, 'Ferry', ferry.output, 120_000);
+  } catch (err) {
+    await ferry.stop();
+    throw err;
+  }
+  return { base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${admin}`, pid: ferry.child.pid!, stop: () => ferry.stop() };
+}
