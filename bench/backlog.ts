@@ -1,11 +1,13 @@
 /**
  * `npm run bench:backlog`: FERRY_BENCH_BACKLOG (20,000) ready jobs and as many delayed ones (1 day)
- * in one queue, on a dev server persisting to SQLite: publish rate while the queue grows, `size`
- * and `peek` latency on the full queue, consume + ack rate while draining the first 5,000, and the
- * disk (SQLite file and WAL) and resident memory (server, Ferry) each job costs. The issue's 1M is
- * `FERRY_BENCH_BACKLOG=1000000` (about an hour per million at this machine's publish rate).
+ * in one queue, on a dev server persisting to SQLite: publish rate while the queue grows (each
+ * minute, with memory and disk), `size` and `peek` latency on the full queue, consume + ack rate
+ * while draining the first 5,000, and the disk (SQLite file and WAL) and resident memory (server,
+ * Ferry) each job costs. The issue's 1M is `FERRY_BENCH_BACKLOG=1000000`; the two counts can be set
+ * apart (FERRY_BENCH_BACKLOG_READY, FERRY_BENCH_BACKLOG_DELAYED), and filling stops after
+ * FERRY_BENCH_BACKLOG_MINUTES (240) in all, the counts reached being reported.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -15,7 +17,10 @@ import { startFerryProcess } from './ferry-process';
 import { since, summarize, writeReport } from './lib';
 
 const N = Number(process.env.FERRY_BENCH_BACKLOG ?? 20_000);
-const DRAIN = Math.min(5000, N);
+const READY = Number(process.env.FERRY_BENCH_BACKLOG_READY ?? N);
+const DELAYED = Number(process.env.FERRY_BENCH_BACKLOG_DELAYED ?? N);
+const FILL_DEADLINE = Date.now() + Number(process.env.FERRY_BENCH_BACKLOG_MINUTES ?? 240) * 60_000;
+const DRAIN = Math.min(5000, READY);
 const BULK = 64;
 const LANES = 8;
 
@@ -32,33 +37,46 @@ async function main(): Promise<void> {
     results[name] = value;
     console.log(`${name.padEnd(52)} ${JSON.stringify(value)}`);
   };
+  const usage = () => ({ diskMiB: Math.round(dirMiB(dataDir)), serverMiB: Math.round(rssMiB(server.pid)), ferryMiB: Math.round(rssMiB(ferry.pid)) });
   try {
     const created = await fetch(`${ferry.admin}/token/backlog?description=bench`, { method: 'POST' });
     const token = ((await created.json()) as { token: string }).token;
     const headers = { 'x-token': token };
-    const before = { disk: dirMiB(dataDir), server: rssMiB(server.pid), ferry: rssMiB(ferry.pid) };
+    const before = usage();
 
-    /** Bulk-publishes `count` jobs on LANES connections; answers jobs/s. */
-    const fill = async (query: string, label: string) => {
+    /** Bulk-publishes up to `count` jobs on LANES connections until the fill deadline; answers how many and how fast. */
+    const fill = async (count: number, query: string, label: string) => {
       let next = 0;
+      let published = 0;
       const start = process.hrtime.bigint();
-      await Promise.all(
-        Array.from({ length: LANES }, async () => {
-          for (let batch = next++; batch * BULK < N; batch = next++) {
-            const body = JSON.stringify(Array.from({ length: Math.min(BULK, N - batch * BULK) }, (_, i) => `${label}-${batch * BULK + i}`));
-            for (;;) {
-              const res = await pool.request({ method: 'PUT', path: `/api/backlog/q/bulk?${query}`, body, headers: { ...headers, 'idempotency-key': `${label}-${batch}` } });
-              const text = await res.body.text();
-              if (res.statusCode === 201) break;
-              if (res.statusCode !== 503) throw new Error(`bulk publish: ${res.statusCode} ${text}`);
+      const progress: Array<{ minute: number; published: number; jobsPerSecond: number } & ReturnType<typeof usage>> = [];
+      let lastCount = 0;
+      const ticker = setInterval(() => {
+        progress.push({ minute: progress.length + 1, published, jobsPerSecond: Math.round((published - lastCount) / 60), ...usage() });
+        lastCount = published;
+        console.log(`  ${label}: ${JSON.stringify(progress.at(-1))}`);
+      }, 60_000);
+      try {
+        await Promise.all(
+          Array.from({ length: LANES }, async () => {
+            for (let batch = next++; batch * BULK < count && Date.now() < FILL_DEADLINE; batch = next++) {
+              const size = Math.min(BULK, count - batch * BULK);
+              const body = JSON.stringify(Array.from({ length: size }, (_, i) => `${label}-${batch * BULK + i}`));
+              for (;;) {
+                const res = await pool.request({ method: 'PUT', path: `/api/backlog/q/bulk?${query}`, body, headers: { ...headers, 'idempotency-key': `${label}-${batch}` } });
+                const text = await res.body.text();
+                if (res.statusCode === 201) break;
+                if (res.statusCode !== 503) throw new Error(`bulk publish: ${res.statusCode} ${text}`);
+              }
+              published += size;
             }
-          }
-        }),
-      );
-      return Math.round(N / (since(start) / 1000));
+          }),
+        );
+      } finally {
+        clearInterval(ticker);
+      }
+      return { published, jobsPerSecond: Math.round(published / (since(start) / 1000)), progress };
     };
-    record(`publish ${N} ready jobs, 64 per call, 8 lanes (jobs/s)`, await fill('ttl=0', 'ready'));
-    record(`publish ${N} delayed jobs (1 day) (jobs/s)`, await fill('ttl=0&delay=86400', 'delayed'));
 
     const timed = async (n: number, path: string) => {
       const samples: number[] = [];
@@ -70,22 +88,44 @@ async function main(): Promise<void> {
       }
       return summarize(samples);
     };
-    record(`size with ${N} ready + ${N} delayed (ms)`, await timed(50, '/api/backlog/q/size'));
-    record(`peek with ${N} ready + ${N} delayed (ms)`, await timed(50, '/api/backlog/q/peek'));
+    const sizeAndPeek = async (label: string) => {
+      record(`size with ${label} (ms)`, await timed(50, '/api/backlog/q/size'));
+      record(`peek with ${label} (ms)`, await timed(50, '/api/backlog/q/peek'));
+    };
 
-    const after = { disk: dirMiB(dataDir), server: rssMiB(server.pid), ferry: rssMiB(ferry.pid) };
-    const perJob = (mib: number) => Math.round((mib * 2 ** 20) / (2 * N));
-    record('SQLite (file + WAL) per job (bytes)', perJob(after.disk - before.disk));
-    record('dev server resident memory per job (bytes)', perJob(after.server - before.server));
-    record('Ferry process resident memory per job (bytes)', perJob(after.ferry - before.ferry));
-    record('resident memory after filling (MiB)', { server: Math.round(after.server), ferry: Math.round(after.ferry) });
+    const ready = await fill(READY, 'ttl=0', 'ready');
+    record(`publish ${READY} ready jobs, 64 per call, 8 lanes`, { published: ready.published, jobsPerSecond: ready.jobsPerSecond });
+    results['ready fill, each minute'] = ready.progress;
+    const afterReady = usage();
+    await sizeAndPeek(`${ready.published} ready`);
+
+    const delayed = await fill(DELAYED, 'ttl=0&delay=86400', 'delayed');
+    record(`publish ${DELAYED} delayed jobs (1 day)`, { published: delayed.published, jobsPerSecond: delayed.jobsPerSecond });
+    results['delayed fill, each minute'] = delayed.progress;
+    const label = `${ready.published} ready + ${delayed.published} delayed`;
+    await sizeAndPeek(label);
+
+    const after = usage();
+    const perJob = (mib: number, jobs: number) => (jobs === 0 ? null : Math.round((mib * 2 ** 20) / jobs));
+    const jobs = ready.published + delayed.published;
+    record('SQLite (file + WAL) per job (bytes), ready / all', [perJob(afterReady.diskMiB - before.diskMiB, ready.published), perJob(after.diskMiB - before.diskMiB, jobs)]);
+    record('dev server resident memory per job (bytes), ready / all', [perJob(afterReady.serverMiB - before.serverMiB, ready.published), perJob(after.serverMiB - before.serverMiB, jobs)]);
+    record('Ferry process resident memory per job (bytes), ready / all', [perJob(afterReady.ferryMiB - before.ferryMiB, ready.published), perJob(after.ferryMiB - before.ferryMiB, jobs)]);
+    record(`usage after filling (${label})`, after);
 
     let consumed = 0;
+    let empty = 0;
     const start = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: LANES }, async () => {
         while (consumed < DRAIN) {
           const res = await pool.request({ method: 'GET', path: '/api/backlog/q?ttr=60&timeout=1', headers });
+          // 404 only once the last jobs are leased by the other lanes; in a big queue it is a finding, so counted.
+          if (res.statusCode === 404 && consumed + LANES >= READY) {
+            empty++;
+            await res.body.dump();
+            break;
+          }
           if (res.statusCode !== 200) throw new Error(`consume: ${res.statusCode} ${await res.body.text()}`);
           const { job_id: id } = (await res.body.json()) as { job_id: string };
           const acked = await pool.request({ method: 'DELETE', path: `/api/backlog/q/job/${id}`, headers });
@@ -95,11 +135,13 @@ async function main(): Promise<void> {
       }),
     );
     record(`consume + ack ${consumed} from the full queue, 8 lanes (jobs/s)`, Math.round(consumed / (since(start) / 1000)));
+    if (empty > 0) record('lanes that found the queue empty at the end', empty);
     console.log(`written ${writeReport('-backlog', 'temporal server start-dev (CLI v1.5.1, SQLite WAL synchronous=normal), Ferry as one process (src/main.ts)', results)}`);
   } finally {
     await pool.close();
     await ferry.stop();
     await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
