@@ -58,7 +58,14 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
 
   const accepted = { jobs: new Set<string>(), events: new Set<string>() };
   const consumedTimes = new Map<string, number>();
-  const unanswered = { publishes: 0, consumes: 0, acks: 0 };
+  // What each refused call answered (an HTTP status, or 'none' when the connection failed).
+  const refused = { publishes: new Map<string, number>(), consumes: new Map<string, number>(), acks: new Map<string, number>() };
+  const refuse = (kind: keyof typeof refused, res: Response | null) => {
+    const key = res ? String(res.status) : 'none';
+    refused[kind].set(key, (refused[kind].get(key) ?? 0) + 1);
+  };
+  const total = (kind: keyof typeof refused) => [...refused[kind].values()].reduce((a, b) => a + b, 0);
+  const show = (kind: keyof typeof refused) => JSON.stringify(Object.fromEntries(refused[kind]));
   let published = 0;
   let publishing = true;
   let killedAt = Number.POSITIVE_INFINITY;
@@ -67,7 +74,7 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
     for (let n = published++; n < JOBS; n = published++) {
       const res = await fetch(`${api.queueUrl}/api/${ns}/crash?ttl=0&tries=1000`, { method: 'PUT', headers, body: `job-${n}` }).catch(() => null);
       if (res?.status === 201) accepted.jobs.add(((await res.json()) as { job_id: string }).job_id);
-      else unanswered.publishes++;
+      else refuse('publishes', res);
     }
   });
   const publishEvents = (async () => {
@@ -75,20 +82,20 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
       const events = Array.from({ length: Math.min(BATCH, EVENTS - b * BATCH) }, (_, i) => ({ id: `evt-${b * BATCH + i}`, type: 'crash.event' }));
       const res = await fetch(`${api.queueUrl}/push/${ns}/events/batch`, { method: 'POST', headers: json, body: JSON.stringify({ events }) }).catch(() => null);
       if (res?.status === 202) for (const e of events) accepted.events.add(e.id);
-      else unanswered.publishes++;
+      else refuse('publishes', res);
     }
   })();
   const consumers = Array.from({ length: LANES }, async () => {
     while (publishing || [...accepted.jobs].some((id) => !consumedTimes.has(id))) {
       const res = await fetch(`${api.queueUrl}/api/${ns}/crash?ttr=${TTR}&timeout=2`, { headers }).catch(() => null);
       if (res?.status !== 200) {
-        if (res && res.status !== 404) unanswered.consumes++;
+        if (res?.status !== 404) refuse('consumes', res);
         continue;
       }
       const { job_id: id } = (await res.json()) as { job_id: string };
       consumedTimes.set(id, (consumedTimes.get(id) ?? 0) + 1);
       const ack = await fetch(`${api.queueUrl}/api/${ns}/crash/job/${id}`, { method: 'DELETE', headers }).catch(() => null);
-      if (ack?.status !== 204) unanswered.acks++;
+      if (ack?.status !== 204) refuse('acks', ack);
     }
   });
 
@@ -120,14 +127,14 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
   const duplicatedEvents = [...requestsPerEvent].filter(([, at]) => at.length > 1);
   const duplicatedJobs = [...consumedTimes].filter(([, n]) => n > 1);
   console.log(
-    `worker SIGKILL: ${accepted.jobs.size} jobs and ${accepted.events.size} events accepted (${unanswered.publishes} publishes refused); ` +
+    `worker SIGKILL: ${accepted.jobs.size} jobs and ${accepted.events.size} events accepted (publishes refused: ${show('publishes')}); ` +
       `at the kill ${atKill.consumed} jobs consumed, ${atKill.delivered} deliveries made, ${atKill.inFlight} in flight at the receiver; ` +
-      `new worker polling after ${restartedMs} ms; jobs consumed twice: ${duplicatedJobs.length} (acks without a 204: ${unanswered.acks}, ` +
-      `consumes answered neither 200 nor 404: ${unanswered.consumes}); events delivered twice: ${duplicatedEvents.length}`,
+      `new worker polling after ${restartedMs} ms; jobs consumed twice: ${duplicatedJobs.length} (acks without a 204: ${show('acks')}, ` +
+      `consumes answered neither 200 nor 404: ${show('consumes')}); events delivered twice: ${duplicatedEvents.length}`,
   );
   expect([...accepted.jobs].filter((id) => !consumedTimes.has(id))).toEqual([]);
   expect(deliveredIds().size).toBe(accepted.events.size);
-  expect(duplicatedJobs.length).toBeLessThanOrEqual(unanswered.acks);
+  expect(duplicatedJobs.length).toBeLessThanOrEqual(total('acks'));
   // A second request for an event only where an attempt had begun before the worker died (the
   // receiver stamps its answer, 20 ms after the request; a new worker polls seconds later).
   for (const [, at] of duplicatedEvents) expect(Math.min(...at)).toBeLessThan(killedAt + 1000);
