@@ -1,22 +1,34 @@
 /**
  * `npm run bench:push`: the push side against a real Temporal dev server and worker, loopback only,
  * bounded in count: endpoint reads idle and under delivery load, publish latency, publish ->
- * delivered latency, deliveries/s at fan-out 1 and 5, and with 10% of requests failing. Writes bench/results/<date>-push.json.
+ * delivered latency, deliveries/s at fan-out 1 and 5, and with 10% of requests failing; and fan-out 1
+ * against Temporal's ceiling (a workflow with one activity, its worker in this process as Ferry's is),
+ * interleaved in the same run. Writes bench/results/<date>-push.json.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { startFerry } from '../test/helpers/ferry';
 import { Receiver } from '../test/helpers/receiver';
-import type { Summary } from './lib';
+import { ceilingActivities } from './ceiling/activities';
+import { median } from './cycles';
 import { since, summarize, writeReport } from './lib';
 
 const EVENTS = Number(process.env.FERRY_BENCH_EVENTS ?? 200);
 const ENDPOINTS = 200;
 const CONCURRENCY = 8;
+const RATIO_ROUNDS = 3;
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const ferry = await startFerry();
   const receiver = await Receiver.start();
+  const ceilingWorker = await Worker.create({
+    connection: ferry.env.nativeConnection,
+    namespace: ferry.env.namespace ?? 'default',
+    taskQueue: 'ceiling',
+    workflowsPath: require.resolve('./ceiling/workflows'),
+    activities: ceilingActivities,
+  });
+  const ceilingRunning = ceilingWorker.run();
   try {
     const token = await ferry.token('bench');
     const call = async (method: string, path: string, body?: unknown) => {
@@ -28,8 +40,8 @@ async function main(): Promise<void> {
       if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
       return res.json();
     };
-    const results: Record<string, Summary | number> = {};
-    const record = (name: string, value: Summary | number) => {
+    const results: Record<string, unknown> = {};
+    const record = (name: string, value: unknown) => {
       results[name] = value;
       console.log(`${name.padEnd(52)} ${JSON.stringify(value)}`);
     };
@@ -120,8 +132,35 @@ async function main(): Promise<void> {
     record('10% failing: publish -> delivered, first try (ms)', latency([...firstSuccess.keys()].filter((id) => !retried.has(id))));
     record('10% failing: publish -> delivered, retried (ms)', latency([...retried]));
 
+    // Fan-out 1 against the ceiling, interleaved: EVENTS deliveries, then EVENTS ceiling workflows
+    // started by as many clients and awaited, per round; the ratio is taken within each round.
+    await call('POST', '/endpoints', { id: 'ratio', url: receiver.script('/ratio', 200), eventTypes: ['ratio.#'] });
+    // The ceiling's worker bundles its workflows on first use: warm it up outside the rounds.
+    await Promise.all(Array.from({ length: 10 }, (_, i) => ferry.env.client.workflow.execute('CeilingWorkflow', { taskQueue: 'ceiling', workflowId: `ceiling-warm-${i}` })));
+    const rounds = { ferry: [] as number[], ceiling: [] as number[], ratio: [] as number[] };
+    for (let round = 0; round < RATIO_ROUNDS; round++) {
+      const ferryStart = process.hrtime.bigint();
+      await timed(EVENTS, CONCURRENCY, (i) => publish('ratio.happened', round * EVENTS + i));
+      await deliveredAll(['/ratio'], (round + 1) * EVENTS);
+      const ferryRate = EVENTS / (since(ferryStart) / 1000);
+      const ceilingStart = process.hrtime.bigint();
+      const runs: Array<Promise<unknown>> = [];
+      await timed(EVENTS, CONCURRENCY, async (i) => {
+        const handle = await ferry.env.client.workflow.start('CeilingWorkflow', { taskQueue: 'ceiling', workflowId: `ceiling-${round}-${i}` });
+        runs.push(handle.result());
+      });
+      await Promise.all(runs);
+      const ceilingRate = EVENTS / (since(ceilingStart) / 1000);
+      rounds.ferry.push(Math.round(ferryRate));
+      rounds.ceiling.push(Math.round(ceilingRate));
+      rounds.ratio.push(Number((ferryRate / ceilingRate).toFixed(2)));
+    }
+    record(`fan-out 1 deliveries/s vs ceiling workflows/s, ${RATIO_ROUNDS} interleaved rounds`, { ...rounds, medianRatio: median(rounds.ratio) });
+
     console.log(`written ${writeReport('-push', 'temporal server start-dev (CLI v1.5.1, in-memory SQLite), one Ferry worker, API in the same process, receiver on loopback', results)}`);
   } finally {
+    ceilingWorker.shutdown();
+    await ceilingRunning;
     await receiver.stop();
     await ferry.stop();
   }
