@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   };
   const usage = () => ({ diskMiB: Math.round(dirMiB(dataDir)), serverMiB: Math.round(rssMiB(server.pid)), ferryMiB: Math.round(rssMiB(ferry.pid)) });
   const connection = await Connection.connect({ address: server.address });
+  let failed = false;
   /**
    * Workflow tasks of job workflows waiting in the task queue: a publish is answered once its job
    * workflow is started, and the job's first workflow task may run much later. Approximate
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     const fill = async (count: number, query: string, label: string) => {
       let next = 0;
       let published = 0;
+      const refused: Record<number, number> = {};
       const start = process.hrtime.bigint();
       const progress: Array<Record<string, unknown>> = [];
       let lastCount = 0;
@@ -99,7 +101,10 @@ async function main(): Promise<void> {
                 const res = await pool.request({ method: 'PUT', path: `/api/backlog/q/bulk?${query}`, body, headers: { ...headers, 'idempotency-key': `${label}-${batch}` } });
                 const text = await res.body.text();
                 if (res.statusCode === 201) break;
-                if (res.statusCode !== 503) throw new Error(`bulk publish: ${res.statusCode} ${text}`);
+                refused[res.statusCode] = (refused[res.statusCode] ?? 0) + 1;
+                // Any 5xx is retried with the same Idempotency-Key (what the README tells clients) and counted.
+                if (res.statusCode < 500) throw new Error(`bulk publish: ${res.statusCode} ${text}`);
+                await new Promise((r) => setTimeout(r, 1000));
               }
               published += size;
             }
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       return {
         published,
         jobsPerSecond: Math.round(published / seconds),
+        refusedByStatus: refused,
         backlogAtEnd,
         settleSeconds,
         // Published and every job's first workflow task run: what the system absorbed, not only accepted.
@@ -183,7 +189,12 @@ async function main(): Promise<void> {
     record(`consume + ack ${consumed} from the full queue, 8 lanes (jobs/s)`, Math.round(consumed / (since(start) / 1000)));
     if (empty > 0) record('lanes that found the queue empty at the end', empty);
     console.log(`written ${writeReport('-backlog', 'temporal server start-dev (CLI v1.5.1, SQLite WAL synchronous=normal), Ferry as one process (src/main.ts)', results)}`);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
+    const errors = ferry.output.join('').split('\n').filter((line) => /"level":(50|60)/.test(line));
+    if (failed || errors.length > 0) console.log(`Ferry's last errors:\n${errors.slice(-20).join('\n')}`);
     await pool.close();
     await connection.close();
     await ferry.stop();

@@ -6,6 +6,8 @@ export interface FerryProcess {
   base: string;
   admin: string;
   pid: number;
+  /** The last chunks of its stdout and stderr (pino JSON lines). */
+  output: string[];
   stop(): Promise<void>;
 }
 
@@ -27,5 +29,5 @@ export async function startFerryProcess(temporalAddress: string, taskQueue: stri
     await ferry.stop();
     throw err;
   }
-  return { base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${admin}`, pid: ferry.child.pid!, stop: () => ferry.stop() };
+  return { base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${admin}`, pid: ferry.child.pid!, output: ferry.output, stop: () => ferry.stop() };
 }
