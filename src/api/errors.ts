@@ -27,14 +27,27 @@ export const unsupportedMediaType = (error: string) => new ApiError(415, { error
 export const noJobAvailable = () => new ApiError(404, { msg: 'no job available' });
 export const tooManyRequests = (msg: string) => new ApiError(429, { msg });
 
-/** gRPC codes that mean Temporal is down or overloaded, not that the request was wrong. */
-const UNAVAILABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
+/**
+ * gRPC codes that mean Temporal failed or is down or overloaded, not that the request was wrong: the
+ * client should retry (a publish with the same Idempotency-Key). A saturated server answers some
+ * calls CANCELLED or INTERNAL when its own persistence call is cut ("context canceled"), and an
+ * overloaded one ABORTED; a 500 for those told clients the request itself was at fault.
+ */
+const UNAVAILABLE_CODES = new Set([
+  1 /* CANCELLED */,
+  2 /* UNKNOWN */,
+  4 /* DEADLINE_EXCEEDED */,
+  8 /* RESOURCE_EXHAUSTED */,
+  10 /* ABORTED */,
+  13 /* INTERNAL */,
+  14 /* UNAVAILABLE */,
+]);
 
-function isTemporalUnavailable(err: unknown): boolean {
+function temporalFailureCode(err: unknown): number | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (isGrpcServiceError(e) && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (isGrpcServiceError(e) && UNAVAILABLE_CODES.has(e.code)) return e.code;
   }
-  return false;
+  return undefined;
 }
 
 /** The one place where errors become HTTP answers. */
@@ -52,8 +65,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: err.message });
     }
-    if (isTemporalUnavailable(err)) {
-      request.log.warn({ err }, 'Temporal unavailable');
+    const code = temporalFailureCode(err);
+    if (code !== undefined) {
+      // INTERNAL and UNKNOWN may hide a fault that retrying will not cure: an operator should see them.
+      if (code === 2 || code === 13) request.log.error({ err }, 'Temporal call failed');
+      else request.log.warn({ err }, 'Temporal unavailable');
       return reply.status(503).header('Retry-After', '1').send({ error: 'temporal unavailable, retry later' });
     }
     request.log.error({ err }, 'request failed');

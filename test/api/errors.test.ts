@@ -1,0 +1,38 @@
+import Fastify from 'fastify';
+import { ServiceError } from '@temporalio/client';
+import { noJobAvailable, registerErrorHandler } from '../../src/api/errors';
+
+/** An error shaped as @grpc/grpc-js rejects a call with, wrapped the way the Temporal client throws it. */
+const temporalError = (code: number) =>
+  new ServiceError('SignalWithStartWorkflowExecution failed', { cause: Object.assign(new Error(`${code}`), { code, details: 'context canceled', metadata: {} }) });
+
+async function answer(err: Error): Promise<{ status: number; retryAfter: unknown; body: unknown }> {
+  const app = Fastify();
+  registerErrorHandler(app);
+  app.get('/', () => Promise.reject(err));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const res = await fetch(url);
+  const body: unknown = await res.json();
+  await app.close();
+  return { status: res.status, retryAfter: res.headers.get('retry-after') ?? undefined, body };
+}
+
+test.each([
+  [1, 'CANCELLED'],
+  [2, 'UNKNOWN'],
+  [4, 'DEADLINE_EXCEEDED'],
+  [8, 'RESOURCE_EXHAUSTED'],
+  [10, 'ABORTED'],
+  [13, 'INTERNAL'],
+  [14, 'UNAVAILABLE'],
+])('a Temporal call failing with %i (%s) answers 503 with Retry-After', async (code) => {
+  expect(await answer(temporalError(code))).toEqual({ status: 503, retryAfter: '1', body: { error: 'temporal unavailable, retry later' } });
+});
+
+test('a Temporal call rejected as INVALID_ARGUMENT is our fault: 500, no details', async () => {
+  expect(await answer(temporalError(3))).toEqual({ status: 500, retryAfter: undefined, body: { error: 'internal error' } });
+});
+
+test('typed errors keep their status and body', async () => {
+  expect(await answer(noJobAvailable())).toEqual({ status: 404, retryAfter: undefined, body: { msg: 'no job available' } });
+});
