@@ -29,8 +29,8 @@ export const tooManyRequests = (msg: string) => new ApiError(429, { msg });
 
 /**
  * gRPC codes that mean Temporal failed or is down or overloaded, not that the request was wrong: the
- * client should retry (a publish with the same Idempotency-Key). A saturated server answers some
- * calls CANCELLED or INTERNAL when its own persistence call is cut ("context canceled"), and an
+ * client should retry (a publish with the same Idempotency-Key). A saturated server can answer
+ * CANCELLED or INTERNAL when its own persistence call is cut ("context canceled"), and an
  * overloaded one ABORTED; a 500 for those told clients the request itself was at fault.
  */
 const UNAVAILABLE_CODES = new Set([
