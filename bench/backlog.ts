@@ -15,7 +15,7 @@ import { Pool } from 'undici';
 import { startDevServer } from '../src/temporal/dev-server';
 import { freePort } from '../test/helpers/ports';
 import { startFerryProcess } from './ferry-process';
-import { since, summarize, writeReport } from './lib';
+import { since, sleep, summarize, writeReport } from './lib';
 
 const N = Number(process.env.FERRY_BENCH_BACKLOG ?? 20_000);
 const READY = Number(process.env.FERRY_BENCH_BACKLOG_READY ?? N);
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       if (backlog.tasks === 0) return Math.round((Date.now() - start) / 1000);
       if (Date.now() - start > SETTLE_DEADLINE_MS) return null;
       console.log(`  ${label}, settling: ${JSON.stringify(backlog)}`);
-      await new Promise((r) => setTimeout(r, 5000));
+      await sleep(5000);
     }
   };
   try {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
                 refused[res.statusCode] = (refused[res.statusCode] ?? 0) + 1;
                 // Any 5xx is retried with the same Idempotency-Key (what the README tells clients) and counted.
                 if (res.statusCode < 500) throw new Error(`bulk publish: ${res.statusCode} ${text}`);
-                await new Promise((r) => setTimeout(r, 1000));
+                await sleep(1000);
               }
               published += size;
             }
