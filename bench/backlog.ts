@@ -73,6 +73,34 @@ async function main(): Promise<void> {
     const headers = { 'x-token': token };
     const before = usage();
 
+    const retryAfterMs = (res: { headers: Record<string, string | string[] | undefined> }) => Number(res.headers['retry-after'] ?? 1) * 1000;
+    /**
+     * Publishes one job to a queue of its own and times until a consumer gets it: how long a new job
+     * waits while the big queue fills, refusals (503, Retry-After honoured) included.
+     */
+    const probeFreshJob = async () => {
+      const start = Date.now();
+      for (;;) {
+        const res = await pool.request({ method: 'PUT', path: '/api/backlog/probe?ttl=0', body: 'probe', headers });
+        const text = await res.body.text();
+        if (res.statusCode === 201) break;
+        if (res.statusCode < 500) throw new Error(`probe publish: ${res.statusCode} ${text}`);
+        await sleep(retryAfterMs(res));
+      }
+      const acceptedAfterS = (Date.now() - start) / 1000;
+      while (Date.now() - start < 10 * 60_000) {
+        const res = await pool.request({ method: 'GET', path: '/api/backlog/probe?ttr=60&timeout=10', headers });
+        if (res.statusCode !== 200) {
+          await res.body.dump();
+          continue;
+        }
+        const { job_id: id } = (await res.body.json()) as { job_id: string };
+        await (await pool.request({ method: 'DELETE', path: `/api/backlog/probe/job/${id}`, headers })).body.dump();
+        return { acceptedAfterS, consumedAfterS: (Date.now() - start) / 1000 };
+      }
+      return { acceptedAfterS, consumedAfterS: null };
+    };
+
     /** Bulk-publishes up to `count` jobs on LANES connections until the fill deadline; answers how many and how fast. */
     const fill = async (count: number, query: string, label: string) => {
       let next = 0;
@@ -81,9 +109,17 @@ async function main(): Promise<void> {
       const start = process.hrtime.bigint();
       const progress: Array<Record<string, unknown>> = [];
       let lastCount = 0;
+      const probes: { acceptedAfterS: number; consumedAfterS: number | null }[] = [];
+      let probing = false;
       const ticker = setInterval(() => {
-        const sample = { minute: progress.length + 1, published, jobsPerSecond: Math.round((published - lastCount) / 60), ...usage() };
+        const sample = { minute: progress.length + 1, published, jobsPerSecond: Math.round((published - lastCount) / 60), ...usage(), lastProbe: probes.at(-1) };
         lastCount = published;
+        if (!probing) {
+          probing = true;
+          void probeFreshJob()
+            .then((probe) => probes.push(probe), (err: unknown) => console.log(`  probe failed: ${String(err)}`))
+            .finally(() => (probing = false));
+        }
         void jobTaskBacklog()
           .catch(() => null)
           .then((backlog) => {
@@ -104,7 +140,7 @@ async function main(): Promise<void> {
                 refused[res.statusCode] = (refused[res.statusCode] ?? 0) + 1;
                 // Any 5xx is retried with the same Idempotency-Key (what the README tells clients) and counted.
                 if (res.statusCode < 500) throw new Error(`bulk publish: ${res.statusCode} ${text}`);
-                await sleep(1000);
+                await sleep(retryAfterMs(res));
               }
               published += size;
             }
@@ -124,6 +160,11 @@ async function main(): Promise<void> {
         settleSeconds,
         // Published and every job's first workflow task run: what the system absorbed, not only accepted.
         absorbedPerSecond: settleSeconds === null ? null : Math.round(published / (seconds + settleSeconds)),
+        // A new job published once a minute while filling: seconds until accepted, and until consumed.
+        freshJobSeconds: probes.length === 0 ? null : {
+          accepted: summarize(probes.map((p) => p.acceptedAfterS)),
+          consumed: summarize(probes.map((p) => p.consumedAfterS ?? Infinity)),
+        },
         progress,
       };
     };

@@ -68,6 +68,11 @@ export const configSchema = z.object({
   FERRY_PUSH_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024).default(256 * 1024),
   /** How long a publish (job or event) waits for Temporal; past it the API answers 503 with Retry-After. */
   FERRY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /**
+   * Publishes are refused (503, Retry-After) while a workflow task has waited longer than this for a
+   * worker: Temporal is behind, and a job published now could not be consumed for that long. 0 never refuses.
+   */
+  FERRY_PUBLISH_MAX_BACKLOG_S: seconds.default(10),
   /** Consecutive failed attempts that pause an endpoint (circuit open). */
   FERRY_PUSH_FAILURES_TO_PAUSE: z.coerce.number().int().min(1).default(10),
   /** How long a paused endpoint waits before one probe delivery. */

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError } from '@temporalio/client';
 import { EventSchemaError, InvalidSchemaError } from '../push/event-schemas';
+import { OverloadedError } from '../temporal/publish-gate';
 import { EndpointsNotLoadedError, UnknownEndpointError } from '../temporal/push-service';
 
 /**
@@ -56,6 +57,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
     if (err instanceof UnknownEndpointError || err instanceof EventSchemaError || err instanceof InvalidSchemaError) {
       return reply.status(400).send({ error: err.message });
+    }
+    if (err instanceof OverloadedError) {
+      return reply.status(503).header('Retry-After', String(err.retryAfterSeconds)).send({ error: err.message });
     }
     if (err instanceof EndpointsNotLoadedError) return reply.status(503).header('Retry-After', '1').send({ error: err.message });
     if (hasZodFastifySchemaValidationErrors(err)) {

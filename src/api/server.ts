@@ -7,6 +7,7 @@ import { healthPolicy } from '../config';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
+import { PublishGate, workflowBacklogAge } from '../temporal/publish-gate';
 import type { FerryServices } from './app';
 import { buildAdminApp, buildQueueApp } from './app';
 import { QueueMetrics } from './metrics';
@@ -38,7 +39,13 @@ export const createApiLogger = (level: string, destination?: DestinationStream):
 /** Builds the services on a Temporal client and listens with both servers. */
 export async function startApi(config: Config, client: Client, logger?: Logger): Promise<RunningApi> {
   const log = logger ?? createApiLogger(config.FERRY_LOG_LEVEL);
-  const jobs = new JobQueue(client, config.FERRY_TASK_QUEUE, (err) => log.warn({ err }, 'waiting for jobs failed'), config.FERRY_PUBLISH_TIMEOUT_MS);
+  const gate = new PublishGate(workflowBacklogAge(client, config.FERRY_TASK_QUEUE), config.FERRY_PUBLISH_MAX_BACKLOG_S);
+  const publishTimeoutMs = config.FERRY_PUBLISH_TIMEOUT_MS;
+  const jobs = new JobQueue(client, config.FERRY_TASK_QUEUE, {
+    onBackgroundError: (err) => log.warn({ err }, 'waiting for jobs failed'),
+    publishTimeoutMs,
+    gate,
+  });
   const tokens = new TokenStore(client, config.FERRY_TASK_QUEUE, config.FERRY_TOKEN_REFRESH_MS, (err) =>
     log.warn({ err }, 'token refresh failed'),
   );
@@ -50,7 +57,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     onRefreshError: (err) => log.warn({ err }, 'endpoint refresh failed'),
   });
   await endpoints.start();
-  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, config.FERRY_PUBLISH_TIMEOUT_MS);
+  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, { publishTimeoutMs, gate });
   const metrics = new QueueMetrics();
   metrics.collectQueueSizes(async () => {
     const sizes: { namespace: string; queue: string; ready: number; dead: number }[] = [];

@@ -23,7 +23,8 @@ import type { QueueStats } from '../workflows/queue.messages';
 import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
 import { QUEUE_EMPTY } from '../workflows/queue';
 import { signalIndexWithStart } from './indexes';
-import { LeaseBatcher } from './lease-batcher';
+import { Coalescer, takeInOrder } from './coalescer';
+import type { PublishGate } from './publish-gate';
 import { ReadyWatcher } from './ready-watcher';
 
 export interface PublishRequest {
@@ -43,6 +44,15 @@ export interface PublishResult {
   jobIds: string[];
   /** True when the idempotency key had been used already and nothing new was created. */
   replayed: boolean;
+}
+
+export interface JobQueueOptions {
+  /** Told about failures of background waits (long polls); they are retried. */
+  onBackgroundError?: (err: unknown) => void;
+  /** How long a publish waits for Temporal before it gives up (the API then answers 503). */
+  publishTimeoutMs?: number;
+  /** Refuses publishes while Temporal is behind. */
+  gate?: PublishGate;
 }
 
 export interface ConsumeRequest {
@@ -82,24 +92,32 @@ const isFailureOfType = (err: unknown, type: string): boolean =>
  */
 export class JobQueue {
   private readonly newJobId = monotonicFactory();
-  private readonly batchers = new Map<string, LeaseBatcher<Lease>>();
+  private readonly leases = new Map<string, Coalescer<number, Lease[]>>();
+  private readonly readySignals = new Map<string, Coalescer<IndexEntry[], void>>();
   private readonly watchers = new Map<string, ReadyWatcher>();
+  private readonly onBackgroundError: (err: unknown) => void;
+  private readonly publishTimeoutMs: number;
+  private readonly gate: PublishGate | undefined;
   private closed = false;
 
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    private readonly onBackgroundError: (err: unknown) => void = () => undefined,
-    /** How long a publish waits for Temporal before it gives up (the API then answers 503). */
-    private readonly publishTimeoutMs = 5000,
-  ) {}
+    options: JobQueueOptions = {},
+  ) {
+    this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
+    this.gate = options.gate;
+  }
 
   /**
    * Starts one job workflow per body; answers once every job is durable and, without delay, ready.
    * Gives up after `publishTimeoutMs` (the SDK would otherwise retry an unreachable Temporal for
-   * ~20 s); a retry with the same Idempotency-Key then finishes what was started.
+   * ~20 s); a retry with the same Idempotency-Key then finishes what was started. Refused before
+   * anything is written while the gate finds Temporal behind.
    */
-  publish(request: PublishRequest): Promise<PublishResult> {
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    await this.gate?.admit();
     return this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => this.startJobs(request));
   }
 
@@ -145,11 +163,8 @@ export class JobQueue {
         return jobId;
       }),
     );
-    // One signal indexes the whole call, so a bulk publish costs the queue one history event.
-    if (delay === 0) {
-      const entries = jobIds.map((jobId) => ({ jobId, epoch: 0, since: publishedAt }));
-      await signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'ready', entries);
-    }
+    // One signal indexes the whole call, merged with concurrent publishes to the same queue.
+    if (delay === 0) await this.readySignal(namespace, queue).run(jobIds.map((jobId) => ({ jobId, epoch: 0, since: publishedAt })));
     return { jobIds, replayed };
   }
 
@@ -294,7 +309,7 @@ export class JobQueue {
   private async takeReady(namespace: string, queue: string, request: ConsumeRequest): Promise<JobView[]> {
     const taken: JobView[] = [];
     for (;;) {
-      const leases = await this.batcher(namespace, queue).take(request.count - taken.length);
+      const leases = await this.leaseCoalescer(namespace, queue).run(request.count - taken.length);
       if (leases.length === 0) return taken;
       const results = await Promise.all(
         leases.map((lease) =>
@@ -318,22 +333,30 @@ export class JobQueue {
     }
   }
 
-  private batcher(namespace: string, queue: string): LeaseBatcher<Lease> {
-    const key = `${namespace}/${queue}`;
-    let batcher = this.batchers.get(key);
-    if (!batcher) {
+  private leaseCoalescer(namespace: string, queue: string): Coalescer<number, Lease[]> {
+    return perQueue(this.leases, namespace, queue, () => {
       const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
-      batcher = new LeaseBatcher(async (count) => {
-        try {
-          return await handle.executeUpdate(leaseUpdate, { args: [{ count, leaseMs: LEASE_MS }] });
-        } catch (err) {
-          if (isFailureOfType(err, QUEUE_EMPTY) || isNotFound(err)) return [];
-          throw err;
-        }
+      return new Coalescer(
+        takeInOrder(async (count) => {
+          try {
+            return await handle.executeUpdate(leaseUpdate, { args: [{ count, leaseMs: LEASE_MS }] });
+          } catch (err) {
+            if (isFailureOfType(err, QUEUE_EMPTY) || isNotFound(err)) return [];
+            throw err;
+          }
+        }),
+      );
+    });
+  }
+
+  private readySignal(namespace: string, queue: string): Coalescer<IndexEntry[], void> {
+    return perQueue(this.readySignals, namespace, queue, () => {
+      const target = { index: 'queue', namespace, queue } as const;
+      return new Coalescer<IndexEntry[], void>(async (batches) => {
+        await signalIndexWithStart(this.client, this.taskQueue, target, 'ready', batches.flat());
+        return batches.map(() => undefined);
       });
-      this.batchers.set(key, batcher);
-    }
-    return batcher;
+    });
   }
 
   private waitForAny(namespace: string, queues: string[], until: number, signal?: AbortSignal): Promise<void> {
@@ -348,13 +371,11 @@ export class JobQueue {
   }
 
   private watcher(namespace: string, queue: string): ReadyWatcher {
-    const key = `${namespace}/${queue}`;
-    let watcher = this.watchers.get(key);
-    if (!watcher) {
+    return perQueue(this.watchers, namespace, queue, () => {
       const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
       const awaitReady = (timeoutMs: number, signal: AbortSignal) =>
         this.client.withAbortSignal(signal, () => handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs }] }));
-      watcher = new ReadyWatcher(async (timeoutMs, signal) => {
+      return new ReadyWatcher(async (timeoutMs, signal) => {
         try {
           return await awaitReady(timeoutMs, signal);
         } catch (err) {
@@ -366,10 +387,19 @@ export class JobQueue {
           return awaitReady(timeoutMs, signal);
         }
       }, this.onBackgroundError);
-      this.watchers.set(key, watcher);
-    }
-    return watcher;
+    });
   }
+}
+
+/** The one `T` of a queue in `map`, made on first use. */
+function perQueue<T>(map: Map<string, T>, namespace: string, queue: string, make: () => T): T {
+  const key = `${namespace}/${queue}`;
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 function isNotFound(err: unknown): boolean {

@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { defaultPayloadConverter, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { google, temporal } from '@temporalio/proto';
 import { matchesData } from '../push/data-filter';
+import type { PublishGate } from './publish-gate';
 import { EventSchemas } from '../push/event-schemas';
 import { matchesTopic } from '../push/topics';
 import {
@@ -110,14 +111,20 @@ const literal = (value: string) => `'${value.replace(/['\\]/g, '')}'`;
  * queries and visibility lists; the dead letter is the set of push workflows holding dead deliveries.
  */
 export class PushService {
+  readonly schemas = new EventSchemas();
+  private readonly publishTimeoutMs: number;
+  private readonly gate: PublishGate | undefined;
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly directory: EndpointDirectory,
-    /** How long a publish waits for Temporal before it gives up (the API then answers 503). */
-    private readonly publishTimeoutMs = 5000,
-    readonly schemas = new EventSchemas(),
-  ) {}
+    /** How long a publish waits for Temporal (the API then answers 503); a gate refusing publishes while it is behind. */
+    options: { publishTimeoutMs?: number; gate?: PublishGate } = {},
+  ) {
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
+    this.gate = options.gate;
+  }
 
   /**
    * The endpoints an event goes to: those named, or every endpoint whose patterns match its type
@@ -153,9 +160,11 @@ export class PushService {
    * Starts the event's push workflow; answers once Temporal has it. The same id again starts
    * nothing (`replayed`), for as long as Temporal remembers the first one (its retention). Gives up
    * after `publishTimeoutMs` (the SDK would otherwise retry an unreachable Temporal for ~20 s); the
-   * event may then exist or not, and publishing the same id again settles which.
+   * event may then exist or not, and publishing the same id again settles which. Refused before
+   * anything is written while the gate finds Temporal behind.
    */
-  publish(namespace: string, request: PublishRequest): Promise<Published> {
+  async publish(namespace: string, request: PublishRequest): Promise<Published> {
+    await this.gate?.admit();
     return this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => this.startPush(namespace, request));
   }
 
