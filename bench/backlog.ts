@@ -7,7 +7,7 @@
  * apart (FERRY_BENCH_BACKLOG_READY, FERRY_BENCH_BACKLOG_DELAYED), and filling stops after
  * FERRY_BENCH_BACKLOG_MINUTES (240) in all, the counts reached being reported.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -234,8 +234,13 @@ async function main(): Promise<void> {
     failed = true;
     throw err;
   } finally {
-    const errors = ferry.output.join('').split('\n').filter((line) => /"level":(50|60)/.test(line));
+    const output = ferry.output.join('');
+    const errors = output.split('\n').filter((line) => /"level":(50|60)/.test(line));
     if (failed || errors.length > 0) console.log(`Ferry's last errors:\n${errors.slice(-20).join('\n')}`);
+    // The whole of it (worker and API logs) for what the error lines do not say, e.g. why a workflow task failed.
+    const logFile = join(tmpdir(), `ferry-bench-backlog-${process.pid}.log`);
+    writeFileSync(logFile, output);
+    console.log(`Ferry's output: ${logFile}`);
     await pool.close();
     await connection.close();
     await ferry.stop();

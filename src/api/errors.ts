@@ -32,13 +32,16 @@ export const tooManyRequests = (msg: string) => new ApiError(429, { msg });
  * gRPC codes that mean Temporal failed or is down or overloaded, not that the request was wrong: the
  * client should retry (a publish with the same Idempotency-Key). A saturated server can answer
  * CANCELLED or INTERNAL when its own persistence call is cut ("context canceled"), and an
- * overloaded one ABORTED; a 500 for those told clients the request itself was at fault.
+ * overloaded one ABORTED; a 500 for those told clients the request itself was at fault. An update
+ * whose workflow task the server rejected is aborted with FAILED_PRECONDITION (WorkflowNotReady)
+ * and was not applied: a lease then took no job, and a retry gets a new workflow task.
  */
 const UNAVAILABLE_CODES = new Set([
   1 /* CANCELLED */,
   2 /* UNKNOWN */,
   4 /* DEADLINE_EXCEEDED */,
   8 /* RESOURCE_EXHAUSTED */,
+  9 /* FAILED_PRECONDITION */,
   10 /* ABORTED */,
   13 /* INTERNAL */,
   14 /* UNAVAILABLE */,
@@ -71,8 +74,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     const code = temporalFailureCode(err);
     if (code !== undefined) {
-      // INTERNAL and UNKNOWN may hide a fault that retrying will not cure: an operator should see them.
-      if (code === 2 || code === 13) request.log.error({ err }, 'Temporal call failed');
+      // INTERNAL, UNKNOWN and FAILED_PRECONDITION may hide a fault that retrying will not cure: an operator should see them.
+      if (code === 2 || code === 9 || code === 13) request.log.error({ err }, 'Temporal call failed');
       else request.log.warn({ err }, 'Temporal unavailable');
       return reply.status(503).header('Retry-After', '1').send({ error: 'temporal unavailable, retry later' });
     }

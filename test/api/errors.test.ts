@@ -22,6 +22,7 @@ test.each([
   [2, 'UNKNOWN'],
   [4, 'DEADLINE_EXCEEDED'],
   [8, 'RESOURCE_EXHAUSTED'],
+  [9, 'FAILED_PRECONDITION'],
   [10, 'ABORTED'],
   [13, 'INTERNAL'],
   [14, 'UNAVAILABLE'],
