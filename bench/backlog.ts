@@ -24,6 +24,7 @@ const FILL_DEADLINE = Date.now() + Number(process.env.FERRY_BENCH_BACKLOG_MINUTE
 const SETTLE_DEADLINE_MS = Number(process.env.FERRY_BENCH_BACKLOG_SETTLE_MINUTES ?? 30) * 60_000;
 const DRAIN = Math.min(5000, READY);
 const BULK = 64;
+const SERVER = 'temporal server start-dev (CLI v1.5.1, SQLite WAL synchronous=normal), Ferry as one process (src/main.ts)';
 const LANES = 8;
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -229,9 +230,11 @@ async function main(): Promise<void> {
     );
     record(`consume + ack ${consumed} from the full queue, 8 lanes (jobs/s)`, Math.round(consumed / (since(start) / 1000)));
     if (empty > 0) record('lanes that found the queue empty at the end', empty);
-    console.log(`written ${writeReport('-backlog', 'temporal server start-dev (CLI v1.5.1, SQLite WAL synchronous=normal), Ferry as one process (src/main.ts)', results)}`);
+    console.log(`written ${writeReport('-backlog', SERVER, results)}`);
   } catch (err) {
     failed = true;
+    // What was measured before the failure is kept, with the failure.
+    console.log(`written ${writeReport('-backlog-partial', SERVER, { ...results, failedWith: String(err) })}`);
     throw err;
   } finally {
     const output = ferry.output.join('');
