@@ -164,8 +164,17 @@ export class PushService {
    * anything is written while the gate finds Temporal behind.
    */
   async publish(namespace: string, request: PublishRequest): Promise<Published> {
+    return (await this.publishAll(namespace, [request]))[0]!;
+  }
+
+  /** Publishes in order after one admission, so a batch the gate refuses starts none of its events. */
+  async publishAll(namespace: string, requests: PublishRequest[]): Promise<Published[]> {
     await this.gate?.admit();
-    return this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => this.startPush(namespace, request));
+    const published: Published[] = [];
+    for (const request of requests) {
+      published.push(await this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => this.startPush(namespace, request)));
+    }
+    return published;
   }
 
   private async startPush(namespace: string, request: PublishRequest): Promise<Published> {

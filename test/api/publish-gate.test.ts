@@ -91,6 +91,12 @@ describe('publishing while Temporal is behind', () => {
     const { error } = (await refused!.json()) as { error: string };
     expect(error).toMatch(/^temporal is behind \(workflow tasks wait \d+ s for a worker\), retry later$/);
     expect((await publishEvent('refused-event')).status).toBe(503);
+    const batch = await ferry.queue('/push/gate/events/batch', {
+      method: 'POST',
+      headers: { 'x-token': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: ['refused-1', 'refused-2'].map((id) => ({ id, type: 'gate.tested', data: {} })) }),
+    });
+    expect(batch.status).toBe(503);
 
     restarted = await FerryWorker.create({
       connection: ferry.env.nativeConnection,
@@ -106,7 +112,9 @@ describe('publishing while Temporal is behind', () => {
     await eventually(async () => expect(receiver.to('/sink')).toHaveLength(1), 15_000, 100);
 
     // Nothing of the refused publishes was written: the queue holds exactly the accepted jobs, the event is unknown.
-    expect((await ferry.queue('/push/gate/events/refused-event', { headers: { 'x-token': token } })).status).toBe(404);
+    for (const id of ['refused-event', 'refused-1', 'refused-2']) {
+      expect((await ferry.queue(`/push/gate/events/${id}`, { headers: { 'x-token': token } })).status).toBe(404);
+    }
 
     const consumed = await ferry.queue(`/api/gate/q?token=${token}&count=${accepted.length + 1}&timeout=1`);
     const jobs = (await consumed.json()) as { data: string }[];

@@ -10,7 +10,7 @@ import { eventually } from '../helpers/eventually';
 const TOTAL = Number(process.env.FERRY_SCALE_JOBS ?? 100_000);
 const BULK = 64;
 const LANES = 8;
-const PUBLISH_PHASE_MS = 30 * 60_000;
+const PUBLISH_PHASE_MS = 40 * 60_000;
 const CHECK_IN_ORDER = Math.min(5000, Math.floor(TOTAL / 2));
 const ns = 'scale';
 const queue = 'backlog';

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { healthPolicy } from '../../src/config';
 import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
 import { PushService } from '../../src/temporal/push-service';
+import { OverloadedError, PublishGate } from '../../src/temporal/publish-gate';
 import { FerryWorker } from '../../src/workers/worker';
 import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
 import { newEndpoint } from '../../src/workflows/endpoints';
@@ -221,4 +222,21 @@ describe('circuit breaker (time-skipping)', () => {
     expect(directory.get(ns, e.id)?.enabled).toBe(false);
     expect(directory.get(ns, e.id)?.disabledReason).toMatch(/every attempt failed/);
   });
+});
+
+test('a batch is admitted once: a gate that closes halfway through starts all of it, the next batch none', async () => {
+  const target = await endpoint({});
+  let readings = 0;
+  // Open at the first reading, closed from the second; a 0 ms refresh reads on every admission.
+  const gated = new PushService(env.client, taskQueue, directory, { gate: new PublishGate(async () => (readings++ === 0 ? 0 : 60), 10, 0) });
+  const event = (id: string) => ({
+    event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null },
+    endpoints: [target.id],
+  });
+  const published = await gated.publishAll(ns, [event('gated-1'), event('gated-2')]);
+  expect(published.map((p) => p.id)).toEqual(['gated-1', 'gated-2']);
+  await expect(gated.publishAll(ns, [event('gated-3')])).rejects.toBeInstanceOf(OverloadedError);
+  expect(readings).toBe(2);
+  await expect(plain.workflow.getHandle(pushWorkflowId(ns, 'gated-3')).describe()).rejects.toThrow(/not found/i);
+  expect((await settle(['gated-1', 'gated-2'])).map((v) => v.deliveries[0]!.status)).toEqual(['push_success', 'push_success']);
 });

@@ -322,8 +322,7 @@ export const pushRoutes: FastifyPluginAsync = async (fastify) => {
       const ids = prepared.map((p) => p.event.id);
       if (new Set(ids).size !== ids.length) throw badRequest('event ids in a batch must differ');
       // In order, so ordering keys see the batch order.
-      const events = [];
-      for (const p of prepared) events.push(await pushes.publish(namespace, p));
+      const events = await pushes.publishAll(namespace, prepared);
       metrics.eventsPublished(namespace, events.filter((e) => !e.replayed).length);
       return reply.status(202).send({ events });
     },
