@@ -4,6 +4,8 @@
  * update, or one ready signal, per queue at a time however many clients it serves. Temporal limits
  * in-flight updates per workflow (history.maxInFlightUpdates, 10 by default), and every signal is a
  * history event taken under the workflow's lock: merging keeps hot index workflows well below both.
+ * A call runs in the async context of the request that started the chain (its deadline, its abort
+ * signal): a call that must not inherit them sets its own.
  */
 export class Coalescer<Req, Res> {
   private waiting: { request: Req; resolve: (result: Res) => void; reject: (err: unknown) => void }[] = [];

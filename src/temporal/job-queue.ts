@@ -353,7 +353,11 @@ export class JobQueue {
     return perQueue(this.readySignals, namespace, queue, () => {
       const target = { index: 'queue', namespace, queue } as const;
       return new Coalescer<IndexEntry[], void>(async (batches) => {
-        await signalIndexWithStart(this.client, this.taskQueue, target, 'ready', batches.flat());
+        // A deadline of its own: the call runs in the async context of the publish that started
+        // the chain, whose deadline may be spent by the time later publishes' entries go out.
+        await this.client.withDeadline(Date.now() + this.publishTimeoutMs, () =>
+          signalIndexWithStart(this.client, this.taskQueue, target, 'ready', batches.flat()),
+        );
         return batches.map(() => undefined);
       });
     });

@@ -250,4 +250,41 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     expect(await state(queue, delayed)).toBe('delayed');
     expect(await state(queue, working)).toBe('working');
   });
+
+  test('a ready signal merged after a slow one gets a deadline of its own', async () => {
+    const queue = freshQueue();
+    let slowSignal: (() => void) | undefined;
+    const signalInFlight = new Promise<void>((resolve) => (slowSignal = resolve));
+    // Holds the first ready signal past its publish's deadline, as an overloaded server would.
+    const client = new Client({
+      connection: env.connection,
+      namespace: env.namespace,
+      interceptors: {
+        workflow: [
+          {
+            async signalWithStart(input, next) {
+              if (slowSignal) {
+                slowSignal();
+                slowSignal = undefined;
+                await new Promise((resolve) => setTimeout(resolve, 1500));
+              }
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+    const slowQueue = new JobQueue(client, taskQueue, { publishTimeoutMs: 1000 });
+    const publishOne = (body: string) =>
+      slowQueue.publish({ namespace: ns, queue, bodies: [Buffer.from(body)], delay: 0, ttl: 0, tries: 1 });
+
+    const first = publishOne('first');
+    await signalInFlight;
+    const second = publishOne('second');
+    await expect(first).rejects.toThrow();
+    // Merged into the next signal, which must not inherit the first publish's spent deadline.
+    const { jobIds } = await second;
+    expect(await jobs.size(ns, queue)).toBe(1);
+    expect((await consume([queue]))[0]?.jobId).toBe(jobIds[0]);
+  });
 });
