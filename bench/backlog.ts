@@ -209,6 +209,7 @@ async function main(): Promise<void> {
 
     let consumed = 0;
     let empty = 0;
+    const consumeRefused: Record<number, number> = {};
     const start = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: LANES }, async () => {
@@ -220,6 +221,13 @@ async function main(): Promise<void> {
             await res.body.dump();
             break;
           }
+          if (res.statusCode >= 500) {
+            // A consume refused by an overloaded Temporal is retried, as a client would, and counted.
+            consumeRefused[res.statusCode] = (consumeRefused[res.statusCode] ?? 0) + 1;
+            await res.body.dump();
+            await sleep(retryAfterMs(res));
+            continue;
+          }
           if (res.statusCode !== 200) throw new Error(`consume: ${res.statusCode} ${await res.body.text()}`);
           const { job_id: id } = (await res.body.json()) as { job_id: string };
           const acked = await pool.request({ method: 'DELETE', path: `/api/backlog/q/job/${id}`, headers });
@@ -230,6 +238,7 @@ async function main(): Promise<void> {
     );
     record(`consume + ack ${consumed} from the full queue, 8 lanes (jobs/s)`, Math.round(consumed / (since(start) / 1000)));
     if (empty > 0) record('lanes that found the queue empty at the end', empty);
+    if (Object.keys(consumeRefused).length > 0) record('consumes refused and retried, by status', consumeRefused);
     console.log(`written ${writeReport('-backlog', SERVER, results)}`);
   } catch (err) {
     failed = true;
@@ -240,7 +249,8 @@ async function main(): Promise<void> {
     const output = ferry.output.join('');
     const errors = output.split('\n').filter((line) => /"level":(50|60)/.test(line));
     if (failed || errors.length > 0) console.log(`Ferry's last errors:\n${errors.slice(-20).join('\n')}`);
-    // The whole of it (worker and API logs) for what the error lines do not say, e.g. why a workflow task failed.
+    // Its last 200 output chunks (all of it at the warn level it runs with, unless something floods the log):
+    // what the error lines do not say, e.g. whether the worker failed a workflow task.
     const logFile = join(tmpdir(), `ferry-bench-backlog-${process.pid}.log`);
     writeFileSync(logFile, output);
     console.log(`Ferry's output: ${logFile}`);
