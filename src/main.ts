@@ -1,8 +1,7 @@
 import type { Config } from './config';
 import { loadConfig } from './config';
 import { startApi } from './api/server';
-import { Client } from '@temporalio/client';
-import { connectWorker } from './temporal/connect';
+import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './temporal/dev-server';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -28,10 +27,9 @@ async function main(config: Config): Promise<void> {
     });
     address = devServer.address;
   }
+  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
+  await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const workerConnection = await connectWorker(address);
-  await ensureSearchAttributes(workerConnection, config.TEMPORAL_NAMESPACE);
-  // On the worker's connection, so a job's first workflow task comes back in its start response.
-  const client = new Client({ connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE });
   const worker = await FerryWorker.create({
     connection: workerConnection,
     client,
@@ -60,6 +58,7 @@ Create a first token:
       worker.shutdown();
       await workerDone;
       await workerConnection.close();
+      await clientConnection.close();
     } finally {
       await devServer?.stop();
     }

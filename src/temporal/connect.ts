@@ -10,11 +10,3 @@ export async function connectClient(address: string, namespace: string): Promise
 export function connectWorker(address: string): Promise<NativeConnection> {
   return NativeConnection.connect({ address });
 }
-
-/**
- * Whether starts through this client may ask for eager workflow start: only on a worker's
- * NativeConnection, where Core takes the first workflow task from the start response and asks for it
- * only while a worker of this process has a free slot on the task queue. The SDK refuses the option
- * on any other connection.
- */
-export const eagerStartPossible = (client: Client): boolean => client.connection instanceof NativeConnection;

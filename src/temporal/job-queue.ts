@@ -24,7 +24,6 @@ import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery 
 import { QUEUE_EMPTY } from '../workflows/queue';
 import { signalIndexWithStart } from './indexes';
 import { Coalescer, takeInOrder } from './coalescer';
-import { eagerStartPossible } from './connect';
 import type { PublishGate } from './publish-gate';
 import { ReadyWatcher } from './ready-watcher';
 
@@ -99,7 +98,6 @@ export class JobQueue {
   private readonly onBackgroundError: (err: unknown) => void;
   private readonly publishTimeoutMs: number;
   private readonly gate: PublishGate | undefined;
-  private readonly eagerStart: boolean;
   private closed = false;
 
   constructor(
@@ -110,7 +108,6 @@ export class JobQueue {
     this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     this.gate = options.gate;
-    this.eagerStart = eagerStartPossible(client);
   }
 
   /**
@@ -150,7 +147,6 @@ export class JobQueue {
             taskQueue: this.taskQueue,
             args: [spec],
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            requestEagerStart: this.eagerStart,
             typedSearchAttributes: [
               { key: FerryNamespace, value: namespace },
               { key: FerryQueue, value: queue },

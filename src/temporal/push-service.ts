@@ -33,7 +33,6 @@ import type {
   PushView,
 } from '../workflows/push.messages';
 import { discardUpdate, enqueueSignal, pushViewQuery, repushUpdate } from '../workflows/push.messages';
-import { eagerStartPossible } from './connect';
 import type { EndpointDirectory } from './endpoint-directory';
 
 /** A publish named endpoints that do not exist in its namespace. */
@@ -115,7 +114,6 @@ export class PushService {
   readonly schemas = new EventSchemas();
   private readonly publishTimeoutMs: number;
   private readonly gate: PublishGate | undefined;
-  private readonly eagerStart: boolean;
 
   constructor(
     private readonly client: Client,
@@ -126,7 +124,6 @@ export class PushService {
   ) {
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     this.gate = options.gate;
-    this.eagerStart = eagerStartPossible(client);
   }
 
   /**
@@ -192,7 +189,6 @@ export class PushService {
         taskQueue: this.taskQueue,
         args: [{ namespace, event, targets, orderingKey, registryVersion: this.directory.version }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        requestEagerStart: this.eagerStart,
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -26,14 +26,14 @@ export function devServerSearchAttributeArgs(): string[] {
 export const DEV_SERVER_DYNAMIC_CONFIG = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
 
 /** Registers Ferry's search attributes on an existing cluster; those already there are kept. */
-export async function ensureSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<void> {
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   await addSearchAttributes(connection, namespace, FERRY_SEARCH_ATTRIBUTES.filter((key) => !(key.name in customAttributes)));
 }
 
 /** Registers search attributes without listing first (the time-skipping test server cannot list). */
 export async function addSearchAttributes(
-  connection: Pick<Connection, 'operatorService'>,
+  connection: Connection,
   namespace: string,
   keys: readonly (typeof FERRY_SEARCH_ATTRIBUTES)[number][] = FERRY_SEARCH_ATTRIBUTES,
 ): Promise<void> {

@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
@@ -37,17 +36,15 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
     FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
     ...env,
   });
-  // On the worker's connection, as in `npm start`, so publishes start their workflows eagerly.
-  const client = new Client({ connection: temporal.nativeConnection, namespace: temporal.namespace ?? 'default' });
   const worker = await FerryWorker.create({
     connection: temporal.nativeConnection,
-    client,
+    client: temporal.client,
     namespace: temporal.namespace ?? 'default',
     taskQueue: config.FERRY_TASK_QUEUE,
     config,
   });
   const running = worker.run();
-  const api = await startApi(config, client, pino({ level: 'silent' }));
+  const api = await startApi(config, temporal.client, pino({ level: 'silent' }));
   const ferry: FerryUnderTest = {
     env: temporal,
     worker,
