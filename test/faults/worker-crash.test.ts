@@ -99,13 +99,24 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
     }
   });
 
+  // Where the load stands, every 30 s and when the kill point is not reached: a stall says which
+  // side stopped (publishes refused, consumes empty, deliveries not arriving).
+  const progress = () =>
+    `published ${published} (accepted ${accepted.jobs.size} jobs, ${accepted.events.size} events; refused ${show('publishes')}), ` +
+    `consumed ${consumedTimes.size} (consumes refused ${show('consumes')}, acks refused ${show('acks')}), ` +
+    `delivered ${receiver.to('/sink').length}, in flight ${receiver.inFlight('/sink')}`;
+  const started = Date.now();
+  const reporter = setInterval(() => console.log(`worker SIGKILL, ${Math.round((Date.now() - started) / 1000)} s: ${progress()}`), 30_000);
   // A third of the way through the jobs or the events, whichever comes first, the worker dies; a
   // new one starts at once.
   await eventually(
     async () => expect(consumedTimes.size >= JOBS / 3 || receiver.to('/sink').length >= EVENTS / 3).toBe(true),
     600_000,
     10,
-  );
+  ).catch((err: unknown) => {
+    const w = workers[0]!.child;
+    throw new Error(`kill point not reached: ${progress()}; worker ${w.exitCode ?? w.signalCode ?? 'alive'}\nworker output:\n${workers[0]!.output.join('').slice(-20_000)}\n${String(err)}`);
+  }).finally(() => clearInterval(reporter));
   const atKill = { consumed: consumedTimes.size, delivered: receiver.to('/sink').length, inFlight: receiver.inFlight('/sink') };
   workers[0]!.child.kill('SIGKILL');
   killedAt = Date.now();
