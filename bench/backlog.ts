@@ -6,8 +6,17 @@
  * Ferry) each job costs. The issue's 1M is `FERRY_BENCH_BACKLOG=1000000`; the two counts can be set
  * apart (FERRY_BENCH_BACKLOG_READY, FERRY_BENCH_BACKLOG_DELAYED), and filling stops after
  * FERRY_BENCH_BACKLOG_MINUTES (240) in all, the counts reached being reported.
+ *
+ * A million takes longer than one sitting on a small machine (the fill runs at the rate the server
+ * absorbs, ~50 jobs/s here), so with FERRY_BENCH_BACKLOG_DIR the fill is resumable: the dev
+ * server's SQLite and the progress (`state.json`) live in that folder and are kept; a run fills
+ * until its minutes are up, writes a `-backlog-segment` report and stops; the next run with the same
+ * folder restarts the server on the same data and goes on from the first batch not known to be
+ * done (a batch published twice names the same jobs through its Idempotency-Key, so overlap is
+ * harmless). Once both counts are reached it measures size, peek and the drain as a single run does.
+ * The delayed jobs are then due in 30 days rather than 1, so they stay delayed across sittings.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -22,20 +31,43 @@ const READY = Number(process.env.FERRY_BENCH_BACKLOG_READY ?? N);
 const DELAYED = Number(process.env.FERRY_BENCH_BACKLOG_DELAYED ?? N);
 const FILL_DEADLINE = Date.now() + Number(process.env.FERRY_BENCH_BACKLOG_MINUTES ?? 240) * 60_000;
 const SETTLE_DEADLINE_MS = Number(process.env.FERRY_BENCH_BACKLOG_SETTLE_MINUTES ?? 30) * 60_000;
+const KEPT_DIR = process.env.FERRY_BENCH_BACKLOG_DIR;
+const DELAY_S = KEPT_DIR === undefined ? 86_400 : 30 * 86_400;
 const DRAIN = Math.min(5000, READY);
 const BULK = 64;
 const SERVER = 'temporal server start-dev (CLI v1.5.1, SQLite WAL synchronous=normal), Ferry as one process (src/main.ts)';
 const LANES = 8;
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const dirMiB = (dir: string) => readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) / 2 ** 20;
+const dirMiB = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('temporal.sqlite')).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) / 2 ** 20;
+
+type Phase = 'ready' | 'delayed';
+/** What a resumable fill has done so far (`state.json` in FERRY_BENCH_BACKLOG_DIR). */
+interface FillState {
+  token?: string;
+  /** SQLite size before the first job. */
+  diskMiBBefore?: number;
+  /** Per phase: batches below this index are published. */
+  nextBatch: Record<Phase, number>;
+  /** Per phase, one summary per sitting. */
+  segments: Record<Phase, unknown[]>;
+  /** Results measured once a phase was complete. */
+  results: Record<string, unknown>;
+}
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-backlog-'));
+  const dataDir = KEPT_DIR ?? mkdtempSync(join(tmpdir(), 'ferry-bench-backlog-'));
+  mkdirSync(dataDir, { recursive: true });
+  const stateFile = join(dataDir, 'state.json');
+  const state: FillState = existsSync(stateFile)
+    ? (JSON.parse(readFileSync(stateFile, 'utf8')) as FillState)
+    : { nextBatch: { ready: 0, delayed: 0 }, segments: { ready: [], delayed: [] }, results: {} };
+  const saveState = () => KEPT_DIR !== undefined && writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  const resumed = state.token !== undefined;
   const server = await startDevServer({ dataDir, host: '127.0.0.1', port: await freePort(), uiPort: await freePort(), namespace: 'default' });
   const ferry = await startFerryProcess(server.address, 'ferry-backlog');
   const pool = new Pool(ferry.base, { connections: LANES * 2 });
-  const results: Record<string, unknown> = {};
+  const results = state.results;
   const record = (name: string, value: unknown) => {
     results[name] = value;
     console.log(`${name.padEnd(52)} ${JSON.stringify(value)}`);
@@ -69,10 +101,14 @@ async function main(): Promise<void> {
     }
   };
   try {
-    const created = await fetch(`${ferry.admin}/token/backlog?description=bench`, { method: 'POST' });
-    const token = ((await created.json()) as { token: string }).token;
-    const headers = { 'x-token': token };
-    const before = usage();
+    if (state.token === undefined) {
+      const created = await fetch(`${ferry.admin}/token/backlog?description=bench`, { method: 'POST' });
+      state.token = ((await created.json()) as { token: string }).token;
+      state.diskMiBBefore = usage().diskMiB;
+      saveState();
+    }
+    const headers = { 'x-token': state.token };
+    const before = { ...usage(), diskMiB: state.diskMiBBefore ?? 0 };
 
     const retryAfterMs = (res: { headers: Record<string, string | string[] | undefined> }) => Number(res.headers['retry-after'] ?? 1) * 1000;
     /**
@@ -102,10 +138,18 @@ async function main(): Promise<void> {
       return { acceptedAfterS, consumedAfterS: null };
     };
 
-    /** Bulk-publishes up to `count` jobs on LANES connections until the fill deadline; answers how many and how fast. */
-    const fill = async (count: number, query: string, label: string) => {
-      let next = 0;
+    /**
+     * Bulk-publishes a phase's jobs up to `count` on LANES connections, from its first batch not
+     * known to be done, until the fill deadline; answers how many this sitting and how fast.
+     */
+    const fill = async (count: number, query: string, label: Phase) => {
+      let next = state.nextBatch[label];
       let published = 0;
+      const done = new Set<number>();
+      const noteProgress = () => {
+        while (done.delete(state.nextBatch[label])) state.nextBatch[label]++;
+        saveState();
+      };
       const refused: Record<number, number> = {};
       const start = process.hrtime.bigint();
       const progress: Array<Record<string, unknown>> = [];
@@ -115,6 +159,7 @@ async function main(): Promise<void> {
       const ticker = setInterval(() => {
         const sample = { minute: progress.length + 1, published, jobsPerSecond: Math.round((published - lastCount) / 60), ...usage(), lastProbe: probes.at(-1) };
         lastCount = published;
+        noteProgress();
         if (!probing) {
           probing = true;
           void probeFreshJob()
@@ -144,17 +189,20 @@ async function main(): Promise<void> {
                 await sleep(retryAfterMs(res));
               }
               published += size;
+              done.add(batch);
             }
           }),
         );
       } finally {
         clearInterval(ticker);
+        noteProgress();
       }
       const seconds = since(start) / 1000;
       const backlogAtEnd = await jobTaskBacklog();
       const settleSeconds = await settle(label);
       return {
         published,
+        inQueue: Math.min(count, state.nextBatch[label] * BULK),
         jobsPerSecond: Math.round(published / seconds),
         refusedByStatus: refused,
         backlogAtEnd,
@@ -183,28 +231,55 @@ async function main(): Promise<void> {
     const sizeAndPeek = async (label: string) => {
       record(`size with ${label} (ms)`, await timed(50, '/api/backlog/q/size'));
       record(`peek with ${label} (ms)`, await timed(50, '/api/backlog/q/peek'));
+      // Ready jobs only (lmstfy's size); with the delayed ones, the same number tells they stayed delayed.
+      const answered = await pool.request({ method: 'GET', path: '/api/backlog/q/size', headers });
+      record(`size answered with ${label}`, await answered.body.json());
     };
 
-    const ready = await fill(READY, 'ttl=0', 'ready');
-    const { progress: readyProgress, ...readySummary } = ready;
-    record(`publish ${READY} ready jobs, 64 per call, 8 lanes`, readySummary);
-    results['ready fill, each minute'] = readyProgress;
-    const afterReady = usage();
-    await sizeAndPeek(`${ready.published} ready`);
+    /** Fills a phase (or what is left of it); answers whether all its jobs are in the queue. */
+    const runPhase = async (phase: Phase, count: number, query: string, title: string) => {
+      if (state.nextBatch[phase] * BULK < count && Date.now() < FILL_DEADLINE) {
+        const { progress, ...summary } = await fill(count, query, phase);
+        state.segments[phase].push({ at: new Date().toISOString(), ...summary, progress });
+        const sittings = state.segments[phase] as Array<{ progress: unknown[] }>;
+        record(title, sittings.length === 1 ? summary : sittings.map(({ progress: _, ...sitting }) => sitting));
+        results[`${phase} fill, each minute`] = sittings.flatMap((sitting) => sitting.progress);
+        saveState();
+      }
+      return state.nextBatch[phase] * BULK >= count;
+    };
+    const sizeAndPeekOnce = async (label: string) => {
+      if (results[`size with ${label} (ms)`] === undefined) await sizeAndPeek(label);
+      saveState();
+    };
 
-    const delayed = await fill(DELAYED, 'ttl=0&delay=86400', 'delayed');
-    const { progress: delayedProgress, ...delayedSummary } = delayed;
-    record(`publish ${DELAYED} delayed jobs (1 day)`, delayedSummary);
-    results['delayed fill, each minute'] = delayedProgress;
-    const label = `${ready.published} ready + ${delayed.published} delayed`;
-    await sizeAndPeek(label);
+    const inQueue = (phase: Phase, count: number) => Math.min(count, state.nextBatch[phase] * BULK);
+    const readyDone = await runPhase('ready', READY, 'ttl=0', `publish ${READY} ready jobs, 64 per call, 8 lanes`);
+    // A single run measures what it filled in its minutes; a resumable one only a complete phase.
+    if (readyDone || KEPT_DIR === undefined) {
+      results['usage after the ready fill'] ??= usage();
+      await sizeAndPeekOnce(`${inQueue('ready', READY)} ready`);
+    }
+    const complete = readyDone && (await runPhase('delayed', DELAYED, `ttl=0&delay=${DELAY_S}`, `publish ${DELAYED} delayed jobs (${DELAY_S / 86_400} days)`));
+    if (!complete && KEPT_DIR !== undefined) {
+      record('usage when this sitting stopped', usage());
+      console.log(`written ${writeReport('-backlog-segment', SERVER, results)}; run again with FERRY_BENCH_BACKLOG_DIR=${dataDir} to go on`);
+      return;
+    }
+    const [readyJobs, delayedJobs] = [inQueue('ready', READY), inQueue('delayed', DELAYED)];
+    const label = `${readyJobs} ready + ${delayedJobs} delayed`;
+    await sizeAndPeekOnce(label);
 
+    const afterReady = results['usage after the ready fill'] as ReturnType<typeof usage>;
     const after = usage();
     const perJob = (mib: number, jobs: number) => (jobs === 0 ? null : Math.round((mib * 2 ** 20) / jobs));
-    const jobs = ready.published + delayed.published;
-    record('SQLite (file + WAL) per job (bytes), ready / all', [perJob(afterReady.diskMiB - before.diskMiB, ready.published), perJob(after.diskMiB - before.diskMiB, jobs)]);
-    record('dev server resident memory per job (bytes), ready / all', [perJob(afterReady.serverMiB - before.serverMiB, ready.published), perJob(after.serverMiB - before.serverMiB, jobs)]);
-    record('Ferry process resident memory per job (bytes), ready / all', [perJob(afterReady.ferryMiB - before.ferryMiB, ready.published), perJob(after.ferryMiB - before.ferryMiB, jobs)]);
+    const jobs = readyJobs + delayedJobs;
+    record('SQLite (file + WAL) per job (bytes), ready / all', [perJob(afterReady.diskMiB - before.diskMiB, readyJobs), perJob(after.diskMiB - before.diskMiB, jobs)]);
+    // Resident memory is only comparable within one sitting: a resumed fill restarted both processes.
+    if (!resumed) {
+      record('dev server resident memory per job (bytes), ready / all', [perJob(afterReady.serverMiB - before.serverMiB, readyJobs), perJob(after.serverMiB - before.serverMiB, jobs)]);
+      record('Ferry process resident memory per job (bytes), ready / all', [perJob(afterReady.ferryMiB - before.ferryMiB, readyJobs), perJob(after.ferryMiB - before.ferryMiB, jobs)]);
+    }
     record(`usage after filling (${label})`, after);
 
     let consumed = 0;
@@ -258,7 +333,7 @@ async function main(): Promise<void> {
     await connection.close();
     await ferry.stop();
     await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (KEPT_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
