@@ -29,12 +29,14 @@ const ns = 'workercrash';
 let temporal: TestWorkflowEnvironment;
 let api: RunningApi;
 let receiver: Receiver;
+/** The API's warnings and errors: why a refused call was refused (the 503 body is the same for every Temporal failure). */
+const apiLog: string[] = [];
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   temporal = await createDevServerEnv();
   workers.push(await startWorkerProcess(temporal.connection, taskQueue));
-  api = await startApi(loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: taskQueue, FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32' }), temporal.client, pino({ level: 'silent' }));
+  api = await startApi(loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: taskQueue, FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32' }), temporal.client, pino({ level: 'warn' }, { write: (line: string) => void apiLog.push(line) }));
   receiver = await Receiver.start();
 }, 180_000);
 
@@ -102,7 +104,9 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
     while (publishing || [...accepted.jobs].some((id) => !consumedTimes.has(id))) {
       const res = await fetch(`${api.queueUrl}/api/${ns}/crash?ttr=${TTR}&timeout=2`, { headers }).catch(() => null);
       if (res?.status !== 200) {
-        if (res?.status !== 404) refuse('consumes', res);
+        if (res?.status === 404) continue;
+        refuse('consumes', res);
+        await new Promise((r) => setTimeout(r, Number(res?.headers.get('retry-after') ?? 1) * 1000));
         continue;
       }
       const { job_id: id } = (await res.json()) as { job_id: string };
@@ -150,11 +154,18 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
   }
   const duplicatedEvents = [...requestsPerEvent].filter(([, at]) => at.length > 1);
   const duplicatedJobs = [...consumedTimes].filter(([, n]) => n > 1);
+  const causes = new Map<string, number>();
+  for (const line of apiLog) {
+    const entry = JSON.parse(line) as { msg: string; req?: { method: string }; err?: { message: string } };
+    const cause = `${entry.msg}: ${(entry.err?.message ?? '').replace(/\d+(\.\d+)?/g, 'N').slice(0, 120)}`;
+    causes.set(cause, (causes.get(cause) ?? 0) + 1);
+  }
   console.log(
     `worker SIGKILL: ${accepted.jobs.size} jobs and ${accepted.events.size} events accepted (publishes refused and retried: ${show('publishes')}); ` +
       `at the kill ${atKill.consumed} jobs consumed, ${atKill.delivered} deliveries made, ${atKill.inFlight} in flight at the receiver; ` +
       `new worker polling after ${restartedMs} ms; jobs consumed twice: ${duplicatedJobs.length} (acks without a 204: ${show('acks')}, ` +
-      `consumes answered neither 200 nor 404: ${show('consumes')}); events delivered twice: ${duplicatedEvents.length}`,
+      `consumes answered neither 200 nor 404: ${show('consumes')}); events delivered twice: ${duplicatedEvents.length}; ` +
+      `the API's warnings and errors by cause: ${JSON.stringify(Object.fromEntries(causes))}`,
   );
   expect([accepted.jobs.size, accepted.events.size]).toEqual([JOBS, EVENTS]);
   expect([...accepted.jobs].filter((id) => !consumedTimes.has(id))).toEqual([]);
