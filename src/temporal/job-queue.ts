@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { monotonicFactory } from 'ulid';
 import type { DeadLetterStats } from '../workflows/deadletter.messages';
@@ -70,6 +70,9 @@ export interface ConsumeRequest {
 
 /** How long a consumer may take between leasing a job and moving it to working. */
 const LEASE_MS = 15_000;
+
+/** A lease the server aborted unapplied is sent again this many times in all before the consume answers 503. */
+const LEASE_ATTEMPTS = 3;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -338,11 +341,14 @@ export class JobQueue {
       const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
       return new Coalescer(
         takeInOrder(async (count) => {
-          try {
-            return await handle.executeUpdate(leaseUpdate, { args: [{ count, leaseMs: LEASE_MS }] });
-          } catch (err) {
-            if (isFailureOfType(err, QUEUE_EMPTY) || isNotFound(err)) return [];
-            throw err;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await handle.executeUpdate(leaseUpdate, { args: [{ count, leaseMs: LEASE_MS }] });
+            } catch (err) {
+              if (isFailureOfType(err, QUEUE_EMPTY) || isNotFound(err)) return [];
+              if (isUnappliedUpdate(err) && attempt < LEASE_ATTEMPTS) continue;
+              throw err;
+            }
           }
         }),
       );
@@ -408,6 +414,17 @@ function perQueue<T>(map: Map<string, T>, namespace: string, queue: string, make
 
 function isNotFound(err: unknown): boolean {
   return err instanceof WorkflowNotFoundError || (err instanceof Error && err.cause instanceof WorkflowNotFoundError);
+}
+
+/**
+ * The server aborted the update without applying it, because the workflow task that carried it
+ * failed on the server's side (WorkflowNotReady, gRPC FAILED_PRECONDITION). On a queue's index
+ * this happens when its continue-as-new meets a signal or update that arrived during the task
+ * (UNHANDLED_COMMAND): the server rejects the whole completion and aborts every update in it. The
+ * next workflow task takes a new request normally.
+ */
+function isUnappliedUpdate(err: unknown): boolean {
+  return err instanceof ServiceError && isGrpcServiceError(err.cause) && Number(err.cause.code) === 9; // FAILED_PRECONDITION
 }
 
 function ignoreNotFound(err: unknown): void {

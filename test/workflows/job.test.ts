@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, ServiceError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { JobQueue } from '../../src/temporal/job-queue';
 import { FerryWorker } from '../../src/workers/worker';
@@ -286,5 +286,39 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     const { jobIds } = await second;
     expect(await jobs.size(ns, queue)).toBe(1);
     expect((await consume([queue]))[0]?.jobId).toBe(jobIds[0]);
+  });
+
+  test('a lease the server aborted unapplied is sent again, and the consume gets its job', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue);
+    // What the SDK throws when the server aborts an update because the workflow task carrying it
+    // failed on the server's side (an index continuing as new while a signal arrived).
+    const workflowNotReady = Object.assign(new Error('9 FAILED_PRECONDITION: Unable to perform workflow execution update due to unexpected workflow task failure.'), {
+      code: 9,
+      details: 'Unable to perform workflow execution update due to unexpected workflow task failure.',
+      metadata: {},
+    });
+    let aborted = 0;
+    const client = new Client({
+      connection: env.connection,
+      namespace: env.namespace,
+      interceptors: {
+        workflow: [
+          {
+            async startUpdate(input, next) {
+              if (input.updateName === leaseUpdate.name && aborted < 2) {
+                aborted++;
+                throw new ServiceError('Workflow Update failed', { cause: workflowNotReady });
+              }
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+    const abortingQueue = new JobQueue(client, taskQueue);
+    const taken = await abortingQueue.consume({ namespace: ns, queues: [queue], ttr: 30, timeout: 0, count: 1, freezeTries: false });
+    expect([aborted, taken.map((j) => j.jobId)]).toEqual([2, [jobId]]);
+    expect(await state(queue, jobId)).toBe('working');
   });
 });
