@@ -15,6 +15,7 @@
  * done (a batch published twice names the same jobs through its Idempotency-Key, so overlap is
  * harmless). Once both counts are reached it measures size, peek and the drain as a single run does.
  * The delayed jobs are then due in 30 days rather than 1, so they stay delayed across sittings.
+ * SIGTERM to this process ends a sitting early, cleanly.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,13 @@ import { since, sleep, summarize, writeReport } from './lib';
 const N = Number(process.env.FERRY_BENCH_BACKLOG ?? 20_000);
 const READY = Number(process.env.FERRY_BENCH_BACKLOG_READY ?? N);
 const DELAYED = Number(process.env.FERRY_BENCH_BACKLOG_DELAYED ?? N);
-const FILL_DEADLINE = Date.now() + Number(process.env.FERRY_BENCH_BACKLOG_MINUTES ?? 240) * 60_000;
+let fillDeadline = Date.now() + Number(process.env.FERRY_BENCH_BACKLOG_MINUTES ?? 240) * 60_000;
+// SIGTERM ends the fill as its minutes running out would: batches in flight finish, the sitting's
+// report and progress are written, the server and Ferry stop. (Not Ctrl-C: it reaches Ferry too.)
+process.once('SIGTERM', () => {
+  console.log('SIGTERM: the fill stops after the batches in flight');
+  fillDeadline = Date.now();
+});
 const SETTLE_DEADLINE_MS = Number(process.env.FERRY_BENCH_BACKLOG_SETTLE_MINUTES ?? 30) * 60_000;
 const KEPT_DIR = process.env.FERRY_BENCH_BACKLOG_DIR;
 const DELAY_S = KEPT_DIR === undefined ? 86_400 : 30 * 86_400;
@@ -176,7 +183,7 @@ async function main(): Promise<void> {
       try {
         await Promise.all(
           Array.from({ length: LANES }, async () => {
-            for (let batch = next++; batch * BULK < count && Date.now() < FILL_DEADLINE; batch = next++) {
+            for (let batch = next++; batch * BULK < count && Date.now() < fillDeadline; batch = next++) {
               const size = Math.min(BULK, count - batch * BULK);
               const body = JSON.stringify(Array.from({ length: size }, (_, i) => `${label}-${batch * BULK + i}`));
               for (;;) {
@@ -238,7 +245,7 @@ async function main(): Promise<void> {
 
     /** Fills a phase (or what is left of it); answers whether all its jobs are in the queue. */
     const runPhase = async (phase: Phase, count: number, query: string, title: string) => {
-      if (state.nextBatch[phase] * BULK < count && Date.now() < FILL_DEADLINE) {
+      if (state.nextBatch[phase] * BULK < count && Date.now() < fillDeadline) {
         const { progress, ...summary } = await fill(count, query, phase);
         state.segments[phase].push({ at: new Date().toISOString(), ...summary, progress });
         const sittings = state.segments[phase] as Array<{ progress: unknown[] }>;
