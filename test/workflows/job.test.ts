@@ -1,3 +1,4 @@
+import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { Client, ServiceError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { JobQueue } from '../../src/temporal/job-queue';
@@ -62,6 +63,10 @@ const state = async (queue: string, jobId: string): Promise<JobState | undefined
  */
 const result = (queue: string, jobId: string) =>
   new Client({ connection: env.connection, namespace: env.namespace }).workflow.getHandle(jobWorkflowId(ns, queue, jobId)).result();
+
+/** A client whose calls go through `interceptor` first: how a test plays a slow or failing server. */
+const clientWith = (interceptor: WorkflowClientInterceptor) =>
+  new Client({ connection: env.connection, namespace: env.namespace, interceptors: { workflow: [interceptor] } });
 
 describe('JobWorkflow and its queue indexes (time-skipping)', () => {
   test('a delayed job becomes ready when its delay has passed, not before', async () => {
@@ -256,22 +261,14 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     let slowSignal: (() => void) | undefined;
     const signalInFlight = new Promise<void>((resolve) => (slowSignal = resolve));
     // Holds the first ready signal past its publish's deadline, as an overloaded server would.
-    const client = new Client({
-      connection: env.connection,
-      namespace: env.namespace,
-      interceptors: {
-        workflow: [
-          {
-            async signalWithStart(input, next) {
-              if (slowSignal) {
-                slowSignal();
-                slowSignal = undefined;
-                await new Promise((resolve) => setTimeout(resolve, 1500));
-              }
-              return next(input);
-            },
-          },
-        ],
+    const client = clientWith({
+      async signalWithStart(input, next) {
+        if (slowSignal) {
+          slowSignal();
+          slowSignal = undefined;
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+        }
+        return next(input);
       },
     });
     const slowQueue = new JobQueue(client, taskQueue, { publishTimeoutMs: 1000 });
@@ -299,21 +296,13 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
       metadata: {},
     });
     let aborted = 0;
-    const client = new Client({
-      connection: env.connection,
-      namespace: env.namespace,
-      interceptors: {
-        workflow: [
-          {
-            async startUpdate(input, next) {
-              if (input.updateName === leaseUpdate.name && aborted < 2) {
-                aborted++;
-                throw new ServiceError('Workflow Update failed', { cause: workflowNotReady });
-              }
-              return next(input);
-            },
-          },
-        ],
+    const client = clientWith({
+      async startUpdate(input, next) {
+        if (input.updateName === leaseUpdate.name && aborted < 2) {
+          aborted++;
+          throw new ServiceError('Workflow Update failed', { cause: workflowNotReady });
+        }
+        return next(input);
       },
     });
     const abortingQueue = new JobQueue(client, taskQueue);
