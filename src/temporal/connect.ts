@@ -1,9 +1,29 @@
-import { Client, Connection } from '@temporalio/client';
+import type { ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+
+type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
+
+/**
+ * The SDK's gRPC retry, held to each call's deadline. On its own it sleeps up to 6 s between
+ * attempts without looking at the deadline, so a publish to an unreachable Temporal, with its 5-s
+ * deadline, answered a whole sleep late (10.x s in CI). Here the last sleep ends at the deadline,
+ * and the attempt after it fails at once with DEADLINE_EXCEEDED.
+ */
+export function retryWithinDeadline(): GrpcInterceptor {
+  const sdk = defaultGrpcRetryOptions();
+  return (options, nextCall) => {
+    const deadline = options.deadline === undefined ? Infinity : Number(options.deadline);
+    return makeGrpcRetryInterceptor({
+      retryableDecider: (attempt, status) => Date.now() < deadline && sdk.retryableDecider(attempt, status),
+      delayFunction: (attempt, status) => Math.min(sdk.delayFunction(attempt, status), Math.max(0, deadline - Date.now())),
+    })(options, nextCall);
+  };
+}
 
 /** One client connection per process, shared by every request. */
 export async function connectClient(address: string, namespace: string): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address, interceptors: [retryWithinDeadline()] });
   return { client: new Client({ connection, namespace }), connection };
 }
 

@@ -1,12 +1,13 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createConnection, createServer } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
+import { connectClient } from '../../src/temporal/connect';
 import { pushWorkflowId } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
 import type { WorkerProcess } from '../helpers/worker-process';
@@ -124,8 +125,7 @@ beforeAll(async () => {
   await proxy.open();
   receiver = await Receiver.start();
   await Promise.all([startWorker(), startWorker()]);
-  apiConnection = await Connection.connect({ address: `127.0.0.1:${proxy.port}` });
-  client = new Client({ connection: apiConnection, namespace: 'default' });
+  ({ client, connection: apiConnection } = await connectClient(`127.0.0.1:${proxy.port}`, 'default'));
   api = await startApi(
     loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: taskQueue, FERRY_TOKEN_REFRESH_MS: '500', FERRY_ENDPOINT_REFRESH_MS: '300' }),
     client,
@@ -222,7 +222,7 @@ test('while Temporal cannot be reached a publish is a 503 with Retry-After, and 
   const job = await fetch(`${api.queueUrl}/api/${ns}/outage`, { method: 'PUT', headers: { 'x-token': token }, body: 'job' });
   const jobTookMs = Date.now() - jobStarted;
   expect([job.status, job.headers.get('retry-after')]).toEqual([503, '1']);
-  expect(jobTookMs).toBeLessThan(10_000);
+  expect(jobTookMs).toBeLessThan(8_000);
   await proxy.open();
   // Healed: the same publish now goes through, and it is the first one with that id.
   let healed: Response | undefined;
@@ -233,7 +233,7 @@ test('while Temporal cannot be reached a publish is a 503 with Retry-After, and 
   expect(((await healed!.json()) as { replayed: boolean }).replayed).toBe(false);
   await allDelivered(['during-outage'], 30_000);
   expect(receiver.to('/outage')).toHaveLength(1);
-  // FERRY_PUBLISH_TIMEOUT_MS (5 s) plus at most one gRPC retry interval.
-  expect(tookMs).toBeLessThan(10_000);
+  // The gate's reading (1-s deadline), then FERRY_PUBLISH_TIMEOUT_MS (5 s); 2 s for a loaded machine.
+  expect(tookMs).toBeLessThan(8_000);
   console.log(`Temporal unreachable: event publish answered 503 after ${tookMs} ms, job publish after ${jobTookMs} ms`);
 });
