@@ -12,6 +12,7 @@ module.exports = {
   ].filter(Boolean),
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   maxWorkers: 1,
-  setupFiles: ['<rootDir>/test/setup.ts'],
+  // CI shows only part of a long log: every failure is listed again at its end.
+  reporters: [['default', { summaryThreshold: 0 }]],
   testTimeout: 60_000,
 };

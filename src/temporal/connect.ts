@@ -7,8 +7,9 @@ type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 /**
  * The SDK's gRPC retry, held to each call's deadline. On its own it sleeps up to 6 s between
  * attempts without looking at the deadline, so a publish to an unreachable Temporal, with its 5-s
- * deadline, answered a whole sleep late (over 10 s once in CI). Here the last sleep ends at the deadline,
- * and the attempt after it fails at once with DEADLINE_EXCEEDED.
+ * deadline, answered a whole sleep late (over 10 s once in CI). Here the last sleep ends at the deadline
+ * and the call fails there: with DEADLINE_EXCEEDED, or with UNAVAILABLE when the timer fired a
+ * millisecond early and one more attempt was refused. Both answer a 503.
  */
 export function retryWithinDeadline(): GrpcInterceptor {
   const sdk = defaultGrpcRetryOptions();

@@ -9,7 +9,7 @@ import { deadLetterWorkflowId } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
-import { WORKER_METRICS_PORT } from '../setup';
+import { WORKER_METRICS_PORT } from '../helpers/runtime';
 
 let ferry: FerryUnderTest;
 

@@ -12,6 +12,7 @@ import { FerryWorker } from '../../src/workers/worker';
 import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/ports';
 import { Receiver } from '../helpers/receiver';
+import { installTestRuntime } from '../helpers/runtime';
 
 /**
  * `npm run test:faults`: the Temporal dev server is SIGKILLed in the middle of a publish load and
@@ -37,6 +38,7 @@ let closeConnections: () => Promise<void>;
 let receiver: Receiver;
 
 beforeAll(async () => {
+  installTestRuntime();
   dataDir = mkdtempSync(join(tmpdir(), 'ferry-faults-'));
   serverOptions = { dataDir, host: '127.0.0.1', port: await freePort(), uiPort: await freePort(), namespace: 'default' };
   server = await startDevServer(serverOptions);

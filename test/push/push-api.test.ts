@@ -9,7 +9,7 @@ import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
 import { Receiver } from '../helpers/receiver';
 import { verifiesV1a } from '../helpers/v1a';
-import { WORKER_METRICS_PORT } from '../setup';
+import { WORKER_METRICS_PORT } from '../helpers/runtime';
 
 let ferry: FerryUnderTest;
 let token: string;

@@ -37,9 +37,11 @@ afterAll(async () => {
   await Promise.all(connections.map((c) => c.close()));
 });
 
-test('a call to an unreachable Temporal fails with DEADLINE_EXCEEDED at its deadline, not a retry sleep later', async () => {
+test('a call to an unreachable Temporal fails at its deadline, not a retry sleep later', async () => {
   const { tookMs, code } = await unreachableCall(clientWith([retryWithinDeadline()]));
-  expect(code).toBe(4); // DEADLINE_EXCEEDED
+  // DEADLINE_EXCEEDED, or UNAVAILABLE when the last sleep's timer fired a millisecond before the
+  // deadline and the attempt it started was refused (seen once in CI).
+  expect([4, 14]).toContain(code);
   expect(tookMs).toBeGreaterThanOrEqual(2190);
   expect(tookMs).toBeLessThan(2500);
 });
