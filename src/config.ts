@@ -1,8 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { IndexLimits } from './workflows/ordered-index';
+import { DEFAULT_INDEX_LIMITS } from './workflows/ordered-index';
 
 const seconds = z.coerce.number().int().min(0).max(2 ** 32 - 1);
 const port = z.coerce.number().int().min(0).max(65535);
+const entries = z.coerce.number().int().min(1).max(1_000_000);
 
 /** Every setting Ferry reads, from the environment, validated once at start-up. */
 export const configSchema = z.object({
@@ -80,7 +83,27 @@ export const configSchema = z.object({
   /** An endpoint whose every attempt failed for this long is disabled (Svix: 5 days). */
   FERRY_PUSH_DISABLE_AFTER_S: seconds.min(1).default(5 * 86400),
   FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+  /**
+   * How much of a queue's ready list (and dead letter) its index workflow keeps in memory; the rest
+   * is spilled to visibility and listed back as the head runs low. Read when an index starts: a
+   * running one keeps its own. Small values make a test spill and refill often.
+   */
+  FERRY_INDEX_MAX_IN_MEMORY: entries.default(DEFAULT_INDEX_LIMITS.maxInMemory),
+  FERRY_INDEX_KEEP_HEAD: entries.default(DEFAULT_INDEX_LIMITS.keepHead),
+  FERRY_INDEX_RANGE_SIZE: entries.default(DEFAULT_INDEX_LIMITS.rangeSize),
+  FERRY_INDEX_REFILL_BELOW: entries.default(DEFAULT_INDEX_LIMITS.refillBelow),
+  /** Only entries older than this are spilled: visibility has indexed them by then. */
+  FERRY_INDEX_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_INDEX_LIMITS.settleMs),
+})
+  .superRefine((c, ctx) => {
+    // Spilling keeps the head; a head below the refill mark would load back what was just spilled.
+    if (c.FERRY_INDEX_KEEP_HEAD >= c.FERRY_INDEX_MAX_IN_MEMORY) {
+      ctx.addIssue({ code: 'custom', path: ['FERRY_INDEX_KEEP_HEAD'], message: 'must be less than FERRY_INDEX_MAX_IN_MEMORY' });
+    }
+    if (c.FERRY_INDEX_REFILL_BELOW > c.FERRY_INDEX_KEEP_HEAD) {
+      ctx.addIssue({ code: 'custom', path: ['FERRY_INDEX_REFILL_BELOW'], message: 'must not exceed FERRY_INDEX_KEEP_HEAD' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -89,6 +112,16 @@ export const healthPolicy = (config: Config) => ({
   failuresToPause: config.FERRY_PUSH_FAILURES_TO_PAUSE,
   pauseMs: config.FERRY_PUSH_PAUSE_S * 1000,
   disableAfterMs: config.FERRY_PUSH_DISABLE_AFTER_S * 1000,
+});
+
+/** The index workflows' memory bounds, as `OrderedIndex` takes them. */
+export const indexLimits = (config: Config): IndexLimits => ({
+  ...DEFAULT_INDEX_LIMITS,
+  maxInMemory: config.FERRY_INDEX_MAX_IN_MEMORY,
+  keepHead: config.FERRY_INDEX_KEEP_HEAD,
+  rangeSize: config.FERRY_INDEX_RANGE_SIZE,
+  refillBelow: config.FERRY_INDEX_REFILL_BELOW,
+  settleMs: config.FERRY_INDEX_SETTLE_MS,
 });
 
 export class ConfigError extends Error {

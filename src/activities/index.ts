@@ -1,17 +1,20 @@
 import type { Client } from '@temporalio/client';
 import type { IndexKind } from '../temporal/indexes';
 import { signalIndexWithStart } from '../temporal/indexes';
-import type { IndexEntry } from '../workflows/ordered-index';
+import type { IndexEntry, IndexLimits } from '../workflows/ordered-index';
+import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index';
 import type { IndexSpan } from './index-range';
 import { listIndexSpan } from './index-range';
 
 export interface ActivityDeps {
   client: Client;
   taskQueue: string;
+  /** Memory bounds of the index workflows the activities start (the defaults when absent). */
+  indexLimits?: IndexLimits;
 }
 
 /** Activities get their Temporal client from the worker, so tests can hand in the test server's. */
-export const createActivities = ({ client, taskQueue }: ActivityDeps) => ({
+export const createActivities = ({ client, taskQueue, indexLimits = DEFAULT_INDEX_LIMITS }: ActivityDeps) => ({
   /** A job's index workflow was not running (e.g. terminated by an operator): start it and signal. */
   async signalIndex(request: {
     index: IndexKind;
@@ -20,7 +23,7 @@ export const createActivities = ({ client, taskQueue }: ActivityDeps) => ({
     signal: string;
     payload: unknown;
   }): Promise<void> {
-    await signalIndexWithStart(client, taskQueue, request, request.signal, request.payload);
+    await signalIndexWithStart(client, { taskQueue, limits: indexLimits }, request, request.signal, request.payload);
   },
 
   /** An index loads back jobs it had spilled (kept only as a count) from visibility. */

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import pino from 'pino';
 import type { Config } from '../config';
-import { healthPolicy } from '../config';
+import { healthPolicy, indexLimits } from '../config';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
@@ -45,6 +45,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     onBackgroundError: (err) => log.warn({ err }, 'waiting for jobs failed'),
     publishTimeoutMs,
     gate,
+    indexLimits: indexLimits(config),
   });
   const tokens = new TokenStore(client, config.FERRY_TASK_QUEUE, config.FERRY_TOKEN_REFRESH_MS, (err) =>
     log.warn({ err }, 'token refresh failed'),

@@ -18,10 +18,12 @@ import type { JobWorkflow } from '../workflows/job';
 import type { JobSpec, JobView } from '../workflows/job.messages';
 import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery } from '../workflows/job.messages';
 import { listIndexSpan } from '../activities/index-range';
-import type { IndexEntry, Lease, SpilledRange } from '../workflows/ordered-index';
+import type { IndexEntry, IndexLimits, Lease, SpilledRange } from '../workflows/ordered-index';
+import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index';
 import type { QueueStats } from '../workflows/queue.messages';
 import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
 import { QUEUE_EMPTY } from '../workflows/queue';
+import type { IndexHome } from './indexes';
 import { signalIndexWithStart } from './indexes';
 import { Coalescer, takeInOrder } from './coalescer';
 import type { PublishGate } from './publish-gate';
@@ -53,6 +55,8 @@ export interface JobQueueOptions {
   publishTimeoutMs?: number;
   /** Refuses publishes while Temporal is behind. */
   gate?: PublishGate;
+  /** Memory bounds of the index workflows this API starts (the defaults when absent). */
+  indexLimits?: IndexLimits;
 }
 
 export interface ConsumeRequest {
@@ -101,6 +105,7 @@ export class JobQueue {
   private readonly onBackgroundError: (err: unknown) => void;
   private readonly publishTimeoutMs: number;
   private readonly gate: PublishGate | undefined;
+  private readonly indexHome: IndexHome;
   private closed = false;
 
   constructor(
@@ -111,6 +116,7 @@ export class JobQueue {
     this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     this.gate = options.gate;
+    this.indexHome = { taskQueue, limits: options.indexLimits ?? DEFAULT_INDEX_LIMITS };
   }
 
   /**
@@ -213,10 +219,20 @@ export class JobQueue {
     }
   }
 
-  /** The job at the head of the ready list, without consuming it. */
+  /**
+   * The job at the head of the ready list, without consuming it. While the index is loading its
+   * head back from visibility (a consumer took all it held in memory), the head is the oldest job
+   * of the first spilled range, listed from visibility as the refill does.
+   */
   async peekQueue(namespace: string, queue: string): Promise<JobView | undefined> {
     const stats = await this.stats(namespace, queue, 8);
-    for (const jobId of stats.head) {
+    const candidates = stats.head;
+    const spilled = stats.firstSpilled;
+    if (candidates.length === 0 && spilled) {
+      const listed = await listIndexSpan(this.client, { namespace, queue, state: 'ready', from: spilled.from, to: spilled.to });
+      candidates.push(...listed.slice(0, 8).map((e) => e.jobId));
+    }
+    for (const jobId of candidates) {
       const view = await this.peekJob(namespace, queue, jobId);
       if (view?.state === 'ready') return view;
     }
@@ -362,7 +378,7 @@ export class JobQueue {
         // A deadline of its own: the call runs in the async context of the publish that started
         // the chain, whose deadline may be spent by the time later publishes' entries go out.
         await this.client.withDeadline(Date.now() + this.publishTimeoutMs, () =>
-          signalIndexWithStart(this.client, this.taskQueue, target, 'ready', batches.flat()),
+          signalIndexWithStart(this.client, this.indexHome, target, 'ready', batches.flat()),
         );
         return batches.map(() => undefined);
       });
@@ -391,7 +407,7 @@ export class JobQueue {
         } catch (err) {
           if (!isNotFound(err)) throw err;
           // Consumers may wait on a queue nobody has published to yet: create it, then wait.
-          await signalIndexWithStart(this.client, this.taskQueue, { index: 'queue', namespace, queue }, 'forget', {
+          await signalIndexWithStart(this.client, this.indexHome, { index: 'queue', namespace, queue }, 'forget', {
             jobIds: [],
           });
           return awaitReady(timeoutMs, signal);

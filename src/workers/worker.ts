@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import { createPushActivities } from '../activities/push';
 import type { Config } from '../config';
-import { healthPolicy, loadConfig } from '../config';
+import { healthPolicy, indexLimits, loadConfig } from '../config';
 import { AddressPolicy } from '../push/ssrf';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushService } from '../temporal/push-service';
@@ -61,7 +61,7 @@ export class FerryWorker {
       dispatcher,
       maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
     });
-    const activities = { ...createActivities({ client, taskQueue }), ...push };
+    const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config) }), ...push };
     const workers = await Promise.all(
       [taskQueue, indexTaskQueue(taskQueue)].map((queue) =>
         Worker.create({ connection, namespace, taskQueue: queue, workflowBundle, activities, shutdownGraceTime: SHUTDOWN_GRACE }),

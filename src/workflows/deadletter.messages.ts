@@ -1,11 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobRef } from './job.messages';
-import type { IndexEntry, IndexSnapshot } from './ordered-index';
-import type { QueueRef } from './queue.messages';
+import type { IndexEntry } from './ordered-index';
+import type { QueueInput } from './queue.messages';
 
-export interface DeadLetterInput extends QueueRef {
-  snapshot?: IndexSnapshot;
-}
+/** A dead letter is started like a ready index: the same snapshot and limits. */
+export type DeadLetterInput = QueueInput;
 
 export interface RespawnDeadRequest {
   limit: number;

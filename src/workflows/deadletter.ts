@@ -23,7 +23,7 @@ const DEFAULT_RESPAWN: RespawnDeadRequest = { limit: 1, ttl: 86400 };
  */
 export async function DeadLetterWorkflow(input: DeadLetterInput): Promise<void> {
   const { namespace, queue } = input;
-  const index = new OrderedIndex(input.snapshot);
+  const index = new OrderedIndex(input.snapshot, input.limits);
   const refiller = new Refiller(index, { namespace, queue, state: 'dead' });
   const budget = new RunBudget();
 

@@ -95,6 +95,12 @@ export class OrderedIndex {
     return this.leases.size;
   }
 
+  /** The oldest spilled range: what comes after the entries `peek` can see. */
+  get firstSpilled(): SpilledRange | undefined {
+    const first = this.spilled[0];
+    return first && { ...first };
+  }
+
   get spilledCount(): number {
     return this.spilled.reduce((n, r) => n + r.count, 0);
   }

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobRef } from './job.messages';
-import type { IndexEntry, IndexSnapshot, Lease, SpilledRange } from './ordered-index';
+import type { IndexEntry, IndexLimits, IndexSnapshot, Lease, SpilledRange } from './ordered-index';
 
 export interface QueueRef {
   namespace: string;
@@ -9,6 +9,8 @@ export interface QueueRef {
 
 export interface QueueInput extends QueueRef {
   snapshot?: IndexSnapshot;
+  /** Absent in indexes started before limits were configurable: the defaults. */
+  limits?: IndexLimits;
 }
 
 export interface LeaseRequest {
@@ -23,6 +25,8 @@ export interface QueueStats {
   /** Of `size`, the jobs held only as a count (see OrderedIndex). */
   spilled: number;
   head: string[];
+  /** The oldest spilled range; the head ends where it begins. */
+  firstSpilled?: SpilledRange;
 }
 
 /** Jobs entered ready; sent by a job workflow, or once per publish call for jobs without delay. */

@@ -22,7 +22,7 @@ export const QUEUE_EMPTY = 'QueueEmpty';
  */
 export async function QueueWorkflow(input: QueueInput): Promise<void> {
   const { namespace, queue } = input;
-  const index = new OrderedIndex(input.snapshot);
+  const index = new OrderedIndex(input.snapshot, input.limits);
   const refiller = new Refiller(index, { namespace, queue, state: 'ready' });
   const budget = new RunBudget();
   let leaseVersion = 0;
@@ -38,6 +38,7 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
     leased: index.leasedCount,
     spilled: index.spilledCount,
     head: index.peek(head).map((e) => e.jobId),
+    firstSpilled: index.firstSpilled,
   }));
 
   setHandler(

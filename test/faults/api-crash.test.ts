@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { FerryWorker } from '../../src/workers/worker';
 import { eventually } from '../helpers/eventually';
+import { retryUnavailable, whileProgressing } from '../helpers/progressing';
 import { freePort } from '../helpers/ports';
 import { createDevServerEnv } from '../helpers/temporal';
 
@@ -76,7 +77,8 @@ test('SIGKILL of an API process while consumers hold jobs: every job comes back 
   // would go to the dead letter, as in lmstfy).
   const published: string[] = [];
   for (let i = 0; i < JOBS; i += 50) {
-    const res = await fetch(`${first.queue}/api/${ns}/work/bulk?ttl=0&tries=3`, { method: 'PUT', headers, body: JSON.stringify(Array.from({ length: 50 }, (_, n) => ({ n: i + n }))) });
+    const body = JSON.stringify(Array.from({ length: 50 }, (_, n) => ({ n: i + n })));
+    const res = await retryUnavailable(() => fetch(`${first.queue}/api/${ns}/work/bulk?ttl=0&tries=3`, { method: 'PUT', headers: { ...headers, 'Idempotency-Key': `work-${i}` }, body }));
     expect(res.status).toBe(201);
     published.push(...((await res.json()) as { job_ids: string[] }).job_ids);
   }
@@ -100,7 +102,7 @@ test('SIGKILL of an API process while consumers hold jobs: every job comes back 
   const second = await startApiProcess();
   const consumed = new Map<string, number>();
   let heldBackAt = 0;
-  await eventually(
+  await whileProgressing(
     async () => {
       for (;;) {
         const res = await fetch(`${second.queue}/api/${ns}/work?count=20&ttr=600&timeout=1`, { headers });
@@ -112,8 +114,7 @@ test('SIGKILL of an API process while consumers hold jobs: every job comes back 
       }
       expect(published.filter((id) => !consumed.has(id))).toEqual([]);
     },
-    120_000,
-    500,
+    { progress: () => consumed.size, describe: () => `${consumed.size} of ${published.length} jobs consumed through the new process, ${held.size} were held by the killed one` },
   );
   heldBackAt = Math.min(...[...held].map((id) => consumed.get(id)!));
   // The jobs the dead process's consumers held came back only once their ttr was over.

@@ -11,6 +11,7 @@ import { startDevServer } from '../../src/temporal/dev-server';
 import { FerryWorker } from '../../src/workers/worker';
 import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/ports';
+import { whileProgressing } from '../helpers/progressing';
 import { Receiver } from '../helpers/receiver';
 import { installTestRuntime } from '../helpers/runtime';
 
@@ -122,7 +123,11 @@ test(`SIGKILL of the Temporal server under load: every 201 job is consumed, ever
 
   // Everything accepted comes out: jobs by consuming (and acking) them, events at the receiver.
   const consumed = new Set<string>();
-  await eventually(
+  const deliveredNow = () => new Set(receiver.to('/sink').map((h) => (JSON.parse(h.body) as { id: string }).id));
+  const describe = () =>
+    `${accepted.jobs.size} jobs and ${accepted.events.size} events accepted, ${consumed.size} consumed, ${deliveredNow().size} delivered; ` +
+    `refused: ${JSON.stringify(Object.fromEntries(refused))}`;
+  await whileProgressing(
     async () => {
       for (;;) {
         const res = await fetch(`${api.queueUrl}/api/${ns}/crash?count=50&ttr=600&timeout=1`, { headers });
@@ -134,14 +139,17 @@ test(`SIGKILL of the Temporal server under load: every 201 job is consumed, ever
       }
       expect([...accepted.jobs].filter((id) => !consumed.has(id))).toEqual([]);
     },
-    240_000,
-    1000,
+    { progress: () => consumed.size, describe, intervalMs: 1000 },
   );
-  const delivered = new Set(receiver.to('/sink').map((h) => (JSON.parse(h.body) as { id: string }).id));
-  await eventually(async () => {
-    const now = new Set(receiver.to('/sink').map((h) => (JSON.parse(h.body) as { id: string }).id));
-    expect([...accepted.events].filter((id) => !now.has(id))).toEqual([]);
-  }, 240_000, 1000);
+  const delivered = deliveredNow();
+  await whileProgressing(
+    async () => {
+      const now = deliveredNow();
+      expect([...accepted.events].filter((id) => !now.has(id))).toEqual([]);
+    },
+    // Retries back off up to 60 s (the endpoint's schedule), so a stall is only longer than that.
+    { progress: () => receiver.to('/sink').length, describe, intervalMs: 1000 },
+  );
 
   const refusedText = [...refused].map(([k, v]) => `${v}x ${k}`).join(', ') || 'none';
   console.log(

@@ -3,7 +3,7 @@ import pino from 'pino';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
-import { eventually } from '../helpers/eventually';
+import { whileProgressing } from '../helpers/progressing';
 import { Receiver } from '../helpers/receiver';
 import { createDevServerEnv } from '../helpers/temporal';
 import type { WorkerProcess } from '../helpers/worker-process';
@@ -126,10 +126,9 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
   const reporter = setInterval(() => console.log(`worker SIGKILL, ${Math.round((Date.now() - started) / 1000)} s: ${progress()}`), 30_000);
   // A third of the way through the jobs or the events, whichever comes first, the worker dies; a
   // new one starts at once.
-  await eventually(
+  await whileProgressing(
     async () => expect(consumedTimes.size >= JOBS / 3 || receiver.to('/sink').length >= EVENTS / 3).toBe(true),
-    600_000,
-    10,
+    { progress: () => accepted.jobs.size + accepted.events.size + consumedTimes.size + receiver.to('/sink').length, describe: progress, intervalMs: 10 },
   ).catch((err: unknown) => {
     const w = workers[0]!.child;
     throw new Error(`kill point not reached: ${progress()}; worker ${w.exitCode ?? w.signalCode ?? 'alive'}\nworker output:\n${workers[0]!.output.join('').slice(-20_000)}\n${String(err)}`);
@@ -144,7 +143,11 @@ test('SIGKILL of the worker under load: no job or event lost, duplicates only fr
   publishing = false;
   await Promise.all(consumers);
   const deliveredIds = () => new Set(receiver.to('/sink').filter((h) => h.status === 200).map((h) => (JSON.parse(h.body) as { id: string }).id));
-  await eventually(async () => expect([...accepted.events].filter((id) => !deliveredIds().has(id))).toEqual([]), 20 * 60_000, 1000);
+  await whileProgressing(async () => expect([...accepted.events].filter((id) => !deliveredIds().has(id))).toEqual([]), {
+    progress: () => receiver.to('/sink').length,
+    describe: progress,
+    intervalMs: 1000,
+  });
 
   const hits = receiver.to('/sink');
   const requestsPerEvent = new Map<string, number[]>();

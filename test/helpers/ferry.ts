@@ -67,13 +67,13 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
 }
 
 /**
- * Runs Ferry for the whole test file: started before its tests (then `onStarted`, e.g. to create
- * tokens), stopped after them.
+ * Runs Ferry for the whole test file: started before its tests (with `env` over the test
+ * settings, then `onStarted`, e.g. to create tokens), stopped after them.
  */
-export function useFerry(onStarted: (ferry: FerryUnderTest) => Promise<void> | void): void {
+export function useFerry(onStarted: (ferry: FerryUnderTest) => Promise<void> | void, env: Partial<Record<string, string>> = {}): void {
   let ferry: FerryUnderTest | undefined;
   beforeAll(async () => {
-    ferry = await startFerry();
+    ferry = await startFerry(env);
     await onStarted(ferry);
   }, 120_000);
   afterAll(async () => {
