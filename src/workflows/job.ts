@@ -4,6 +4,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   metricMeter,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -47,6 +48,8 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
   let expiresAt = resume ? resume.expiresAt ?? undefined : spec.ttl > 0 ? spec.publishedAt + spec.ttl * 1000 : undefined;
   const readyAt = spec.publishedAt + spec.delay * 1000;
   let workingUntil = resume?.workingUntil ?? 0;
+  /** The epoch at which the main loop last began to wait, its timers started. */
+  let waitingAt = -1;
   const outbox: Promise<void>[] = [];
 
   const queueIndex = queueWorkflowId(namespace, queue);
@@ -107,12 +110,19 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
 
   setHandler(
     consumeUpdate,
-    ({ ttr, freezeTries }) => {
+    async ({ ttr, freezeTries }) => {
       if (!freezeTries) tries--;
       // No `left` signal: the consumer leased this job off the queue's index and settles the lease.
       enter('working');
       workingUntil = Date.now() + ttr * 1000;
-      return view();
+      const consumed = view();
+      // The update's answer and the main loop's new ttr timer are commands of the same task, and
+      // the SDK orders them differently when it runs the update on a job taken from its cache than
+      // when it runs it on a job it has just replayed: a history written one way fails the other's
+      // replay (nondeterminism), and the job's ttr never fires. Answering only once the loop waits
+      // again fixes the order: timer first.
+      if (patched('consume-answers-after-timer')) await condition(() => waitingAt >= epoch || TERMINAL.includes(state));
+      return consumed;
     },
     {
       validator: (_request: ConsumeRequest) => {
@@ -167,8 +177,9 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
     const next = Math.min(...deadlines.filter((d): d is number => d !== undefined));
     const seenEpoch = epoch;
     const changed = () => epoch !== seenEpoch || workflowInfo().continueAsNewSuggested;
-    if (Number.isFinite(next)) await condition(changed, Math.max(1, next - now));
-    else await condition(changed);
+    const waiting = Number.isFinite(next) ? condition(changed, Math.max(1, next - now)) : condition(changed);
+    waitingAt = seenEpoch;
+    await waiting;
   }
   await Promise.all(outbox);
   await condition(allHandlersFinished);

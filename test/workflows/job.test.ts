@@ -3,7 +3,9 @@ import { Client, ServiceError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { JobQueue } from '../../src/temporal/job-queue';
 import { FerryWorker } from '../../src/workers/worker';
-import { jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { deadLetterWorkflowId, indexTaskQueue, jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
 import type { JobState, JobView } from '../../src/workflows/job.messages';
 import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
 import { eventually } from '../helpers/eventually';
@@ -309,5 +311,50 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     const taken = await abortingQueue.consume({ namespace: ns, queues: [queue], ttr: 30, timeout: 0, count: 1, freezeTries: false });
     expect([aborted, taken.map((j) => j.jobId)]).toEqual([2, [jobId]]);
     expect(await state(queue, jobId)).toBe('working');
+  });
+  test('every history a job writes replays without nondeterminism: consume, ttr expiry, dead, respawn, ack', async () => {
+    // A worker runs a job from its history whenever the job is not in its cache (a restart, or more
+    // jobs than the cache holds): each task here is handled that way, by a worker without a cache,
+    // and every history must replay as it was written.
+    const coldQueue = `${taskQueue}-cold`;
+    const activities = createActivities({ client: env.client, taskQueue: coldQueue });
+    const workflowsPath = require.resolve('../../src/workflows');
+    const cold = await Promise.all(
+      [coldQueue, indexTaskQueue(coldQueue)].map((queue) =>
+        Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowsPath, activities, maxCachedWorkflows: 0 }),
+      ),
+    );
+    const coldRunning = cold.map((w) => w.run());
+    const jobs = new JobQueue(env.client, coldQueue);
+    const publish = async (queue: string, options: { ttl?: number; tries?: number } = {}) =>
+      (await jobs.publish({ namespace: ns, queue, bodies: [Buffer.from('cold')], delay: 0, ttl: options.ttl ?? 0, tries: options.tries ?? 1 })).jobIds[0]!;
+    const consume = (queues: string[], ttr: number, count = 1) => jobs.consume({ namespace: ns, queues, ttr, timeout: 0, count, freezeTries: false });
+    const state = async (queue: string, jobId: string) => (await jobs.peekJob(ns, queue, jobId))?.state;
+    const queue = freshQueue();
+    const [plain, withTtl, twice] = [await publish(queue), await publish(queue, { ttl: 3600 }), await publish(queue, { tries: 2, ttl: 3600 })];
+    expect((await consume([queue], 10, 3)).map((j) => j.jobId)).toEqual([plain, withTtl, twice]);
+    await env.sleep('11s');
+    await eventually(async () => expect(await state(queue, twice)).toBe('ready'));
+    expect((await consume([queue], 10))[0]?.jobId).toBe(twice);
+    await env.sleep('11s');
+    await eventually(async () => expect(await state(queue, twice)).toBe('dead'));
+    await eventually(async () => expect(await state(queue, plain)).toBe('dead'));
+    expect(await jobs.respawn(ns, queue, 1, 600)).toBe(1);
+    let respawned: JobView[] = [];
+    await eventually(async () => expect((respawned = await consume([queue], 30)).length).toBe(1));
+    await jobs.delete(ns, queue, respawned[0]!.jobId);
+    await jobs.delete(ns, queue, withTtl);
+
+    const workflowIds = [...[plain, withTtl, twice].map((jobId) => jobWorkflowId(ns, queue, jobId)), queueWorkflowId(ns, queue), deadLetterWorkflowId(ns, queue)];
+    const histories = await Promise.all(
+      workflowIds.map(async (workflowId) => ({ workflowId, history: await env.client.workflow.getHandle(workflowId).fetchHistory() })),
+    );
+    const failures: string[] = [];
+    for await (const replay of Worker.runReplayHistories({ workflowsPath }, histories)) {
+      if (replay.error) failures.push(`${replay.workflowId}: ${replay.error.message}`);
+    }
+    cold.forEach((w) => w.shutdown());
+    await Promise.all(coldRunning);
+    expect(failures).toEqual([]);
   });
 });
