@@ -27,6 +27,8 @@ const LIMITS =
 const BULK = 64;
 const LANES = 8;
 const CONSUME_COUNT = 50;
+/** Consumed jobs are not acked: a ttr longer than any drain keeps them from dying while it runs. */
+const TTR = Math.max(600, Math.ceil(TOTAL / 10));
 /** The test gives up when no call has succeeded for this long: the queue has stopped, not slowed. */
 const STALL_MS = 5 * 60_000;
 const ns = 'scale';
@@ -153,7 +155,7 @@ async function run(): Promise<void> {
   while (seen.length < TOTAL) {
     expect(await size()).toBe(TOTAL - seen.length);
     const head = await peek();
-    const jobs = await ok<{ job_id: string }[]>(await call(`/api/${ns}/${queue}?count=${CONSUME_COUNT}&ttr=600`));
+    const jobs = await ok<{ job_id: string }[]>(await call(`/api/${ns}/${queue}?count=${CONSUME_COUNT}&ttr=${TTR}`));
     expect(jobs.length).toBeGreaterThan(0);
     if (head !== jobs[0]!.job_id) peekMisses.push(`after ${seen.length}: peek ${head}, consumed ${jobs[0]!.job_id}`);
     seen.push(...jobs.map((j) => j.job_id));
