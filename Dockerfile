@@ -1,8 +1,11 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# `npm ci` refuses this lockfile (the npm that wrote it leaves out optional platform packages), as in .ci/run.
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The embedded dev server (no TEMPORAL_ADDRESS) reads Temporal's dynamic config from here.
+COPY deploy/temporal ./deploy/temporal
 RUN npm run build && npm prune --omit=dev
 USER node

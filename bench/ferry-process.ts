@@ -14,7 +14,9 @@ export interface FerryProcess {
 /** Ferry as `npm start` runs it against an existing server (worker and API in one process, `src/main.ts`). */
 export async function startFerryProcess(temporalAddress: string, taskQueue: string): Promise<FerryProcess> {
   const [port, admin, metrics] = [await freePort(), await freePort(), await freePort()];
-  const ferry = startProcess(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
+  // FERRY_BENCH_PROFILE_DIR: a V8 CPU profile of Ferry's main thread, written there when it stops.
+  const profile = process.env.FERRY_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FERRY_BENCH_PROFILE_DIR}`] : [];
+  const ferry = startProcess(process.execPath, [...profile, '--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
     ...process.env,
     TEMPORAL_ADDRESS: temporalAddress,
     FERRY_TASK_QUEUE: taskQueue,

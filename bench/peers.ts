@@ -86,6 +86,7 @@ export const bullmqVersion = (): string =>
   (createRequire(join(toolsDir, 'bullmq', 'package.json'))('bullmq/package.json') as { version: string }).version;
 
 export interface Peer {
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 

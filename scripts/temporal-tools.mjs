@@ -6,13 +6,17 @@
 // It records their absolute paths in <tools>/temporal-tools.json (read by src/temporal/tools.ts).
 // Everything is cached under <tools> (default <repo>/.tools), so later runs take well under a second.
 //
-// Usage: node scripts/temporal-tools.mjs [--cli-only]
+// With --server it also builds the full Temporal server and its SQL tool (`npm run start:cluster`),
+// and records the folder of the server module's SQL schemas, which the SQL tool applies.
+//
+// Usage: node scripts/temporal-tools.mjs [--cli-only] [--server]
 //   --cli-only           do not set up the test server (`npm start` needs only the CLI)
+//   --server             also build temporal-server, temporal-sql-tool (v1.29.1, the CLI's server) and temporal-ui-server
 //   FERRY_TEMPORAL_CLI   use this Temporal CLI instead of finding or building one
 //   FERRY_TEST_SERVER    use this test-server executable instead of setting one up
 //   FERRY_TOOLS_DIR      cache folder instead of <repo>/.tools
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -38,6 +42,12 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const toolsDir = resolve(process.env.FERRY_TOOLS_DIR ?? join(repo, '.tools'));
 const binDir = join(toolsDir, 'bin');
 const cliOnly = process.argv.slice(2).includes('--cli-only');
+const withServer = process.argv.slice(2).includes('--server');
+// The server CLI v1.5.1 embeds; its go.mod has no replace directives, so `go install` builds it.
+const SERVER_MODULE = 'go.temporal.io/server';
+const SERVER_VERSION = 'v1.29.1';
+// The Web UI server the CLI v1.5.1 embeds (`UI 2.42.1` in its version line), with its assets.
+const UI_SERVER = 'github.com/temporalio/ui-server/v2/cmd/server@v2.42.1';
 if (cliOnly && process.env.TEMPORAL_ADDRESS) {
   process.stderr.write(`temporal-tools: TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}, no local Temporal needed\n`);
   process.exit(0);
@@ -265,20 +275,79 @@ exec ${command} "$@"
   renameSync(temporary, wrapper);
 }
 
+/**
+ * Resolves the full server and its SQL tool: { server, sqlTool, schemaDir, how, tried }, built with
+ * `go install` into <tools>/bin on first use; the schemas come with the module's source.
+ */
+function resolveServer() {
+  const server = join(binDir, 'temporal-server');
+  const sqlTool = join(binDir, 'temporal-sql-tool');
+  const uiServer = join(binDir, 'temporal-ui-server');
+  const tried = [server, sqlTool, uiServer];
+  const works = (path) => spawnSync(path, ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+  const schemaDir = () => {
+    const result = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' });
+    const dir = join(result.stdout.trim(), `${SERVER_MODULE}@${SERVER_VERSION}`, 'schema', 'postgresql', 'v12');
+    try {
+      return statSync(dir).isDirectory() ? dir : null;
+    } catch {
+      return null;
+    }
+  };
+  const none = { server: null, sqlTool: null, uiServer: null, schemaDir: null, how: 'MISSING' };
+  if (works(server) && works(sqlTool) && works(uiServer) && schemaDir()) return { server, sqlTool, uiServer, schemaDir: schemaDir(), how: 'cached', tried };
+  if (!onPath('go')) return { ...none, tried: [...tried, 'building them (no `go` on PATH)'] };
+  mkdirSync(binDir, { recursive: true });
+  // `go install` names binaries after their folder (server, sql); they are built aside and renamed.
+  const buildDir = join(toolsDir, 'server-build');
+  const packages = [[`${SERVER_MODULE}/cmd/server@${SERVER_VERSION}`, server], [`${SERVER_MODULE}/cmd/tools/sql@${SERVER_VERSION}`, sqlTool], [UI_SERVER, uiServer]];
+  for (const [pkg, target] of packages) {
+    if (works(target)) continue;
+    log(`building ${pkg} (first run takes a few minutes)…`);
+    tried.push(`go install ${pkg}`);
+    rmSync(buildDir, { recursive: true, force: true });
+    if (!run('go', ['install', pkg], { env: { ...process.env, GOBIN: buildDir } })) return { ...none, tried };
+    renameSync(join(buildDir, readdirSync(buildDir)[0]), target);
+  }
+  rmSync(buildDir, { recursive: true, force: true });
+  return { server, sqlTool, uiServer, schemaDir: schemaDir(), how: 'built', tried };
+}
+
 function describe(name, result) {
   return `${name}: ${result.path ? `${result.path} (${result.how})` : result.how ?? 'MISSING'}`;
 }
 
 const cli = resolveCli();
 const testServer = await resolveTestServer(!cliOnly);
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(join(toolsDir, 'temporal-tools.json'), 'utf8'));
+  } catch {
+    return {};
+  }
+})();
+// A run without --server keeps what an earlier --server run recorded.
+const server = withServer
+  ? resolveServer()
+  : { server: previous.server ?? null, sqlTool: previous.sqlTool ?? null, uiServer: previous.uiServer ?? null, schemaDir: previous.schemaDir ?? null };
 mkdirSync(toolsDir, { recursive: true });
-writeFileSync(join(toolsDir, 'temporal-tools.json'),
-  `${JSON.stringify({ temporal: cli.path, testServer: testServer.path }, null, 2)}\n`);
+writeFileSync(join(toolsDir, 'temporal-tools.json'), `${JSON.stringify({
+  temporal: cli.path,
+  testServer: testServer.path,
+  server: server.server,
+  sqlTool: server.sqlTool,
+  uiServer: server.uiServer,
+  schemaDir: server.schemaDir,
+}, null, 2)}\n`);
 
-const missing = [['Temporal CLI', cli], ...(cliOnly ? [] : [['time-skipping test server', testServer]])]
-  .filter(([, result]) => !result.path);
+const missing = [
+  ['Temporal CLI', cli],
+  ...(cliOnly ? [] : [['time-skipping test server', testServer]]),
+  ...(withServer ? [['Temporal server, SQL tool and UI server', { path: server.server && server.sqlTool && server.uiServer && server.schemaDir, tried: server.tried ?? [] }]] : []),
+].filter(([, result]) => !result.path);
 for (const [name, result] of missing) {
   log(`${name} is missing; tried: ${result.tried.join('; ')}. Until it is there, the SDK downloads it itself, which needs the internet.`);
 }
-log(`${describe('temporal', cli)}; ${describe('test server', testServer)} [${((Date.now() - started) / 1000).toFixed(1)} s]`);
+const serverNote = withServer ? `; temporal-server: ${server.server ?? 'MISSING'} (${server.how})` : '';
+log(`${describe('temporal', cli)}; ${describe('test server', testServer)}${serverNote} [${((Date.now() - started) / 1000).toFixed(1)} s]`);
 process.exitCode = missing.length ? 1 : 0;

@@ -1,7 +1,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { EndpointQuotas } from './workflows/endpoints.messages';
 import type { IndexLimits } from './workflows/ordered-index';
 import { DEFAULT_INDEX_LIMITS } from './workflows/ordered-index';
+
+/** Whether a bind address is reachable from this machine only. */
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 const seconds = z.coerce.number().int().min(0).max(2 ** 32 - 1);
 const port = z.coerce.number().int().min(0).max(65535);
@@ -14,13 +19,27 @@ export const configSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   FERRY_TASK_QUEUE: z.string().min(1).default('ferry'),
   FERRY_DATA_DIR: z.string().min(1).default('./.ferry'),
+  /** Where the queue and push API listen: the one port meant for clients. */
   FERRY_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where the admin API listens (tokens, limits, metrics); off loopback only with FERRY_ADMIN_ACCOUNTS. */
+  FERRY_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where the embedded dev server's gRPC frontend listens (full control of every workflow, no auth). */
+  FERRY_TEMPORAL_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where the embedded dev server's Web UI listens (every job body and event, no auth). */
+  FERRY_UI_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where the worker serves its Prometheus metrics. */
+  FERRY_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   FERRY_API_PORT: port.default(7777),
   FERRY_ADMIN_PORT: port.default(7778),
   FERRY_TEMPORAL_PORT: port.default(7233),
   FERRY_UI_PORT: port.default(8233),
   /** Where the worker publishes the metrics only job workflows see (expired, dead, consume-to-ack). */
   FERRY_WORKER_METRICS_PORT: port.default(9464),
+  /**
+   * A request must arrive whole (headers and body) within this, or it is answered 408 and closed;
+   * headers alone within 10 s at most. The time a response takes (a long poll) does not count.
+   */
+  FERRY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** `user:password` pairs separated by commas; when set, the admin API asks for HTTP basic auth. */
   FERRY_ADMIN_ACCOUNTS: z
     .string()
@@ -33,6 +52,10 @@ export const configSchema = z.object({
           ctx.addIssue({ code: 'custom', message: `expected user:password, got "${pair}"` });
           return z.NEVER;
         }
+        if (at === pair.length - 1) {
+          ctx.addIssue({ code: 'custom', message: `the password of "${pair.slice(0, at)}" is empty` });
+          return z.NEVER;
+        }
         accounts[pair.slice(0, at)] = pair.slice(at + 1);
       }
       return accounts;
@@ -42,8 +65,11 @@ export const configSchema = z.object({
   FERRY_DEFAULT_TRIES: z.coerce.number().int().min(1).max(65535).default(1),
   FERRY_DEFAULT_TTR: seconds.default(120),
   FERRY_DEFAULT_TIMEOUT: seconds.default(0),
-  /** A job body must be smaller than 64 KiB (SPEC A); a bulk element too. */
-  FERRY_MAX_JOB_BYTES: z.coerce.number().int().min(1).max(4 * 1024 * 1024).default(64 * 1024 - 1),
+  /**
+   * A job body must be smaller than 64 KiB, as in lmstfy; a bulk element too. At most 1 MiB: the
+   * body travels base64 in the job workflow's input, which Temporal caps at 2 MB.
+   */
+  FERRY_MAX_JOB_BYTES: z.coerce.number().int().min(1).max(1024 * 1024).default(64 * 1024 - 1),
   /** How often each API process re-reads the token registry: a deleted token stops working by then. */
   FERRY_TOKEN_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** How often API processes and workers check the endpoint registry for changes. */
@@ -67,8 +93,8 @@ export const configSchema = z.object({
     }),
   /** Longest Retry-After an endpoint can ask for; longer ones are cut to this. */
   FERRY_PUSH_MAX_RETRY_AFTER_S: seconds.default(600),
-  /** An event's JSON envelope must be smaller than this. */
-  FERRY_PUSH_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024).default(256 * 1024),
+  /** An event's JSON envelope must be smaller than this; at most 1 MiB, as it is the push workflow's input (Temporal: 2 MB). */
+  FERRY_PUSH_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(256 * 1024),
   /** How long a publish (job or event) waits for Temporal; past it the API answers 503 with Retry-After. */
   FERRY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   /**
@@ -82,6 +108,18 @@ export const configSchema = z.object({
   FERRY_PUSH_PAUSE_S: seconds.min(1).default(60),
   /** An endpoint whose every attempt failed for this long is disabled (Svix: 5 days). */
   FERRY_PUSH_DISABLE_AFTER_S: seconds.min(1).default(5 * 86400),
+  /** Tokens one namespace may have; past it, creating one is a 400. */
+  FERRY_MAX_TOKENS_PER_NAMESPACE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** Per-namespace quotas of the push API; past one, a write is a 400. */
+  FERRY_PUSH_MAX_ENDPOINTS: z.coerce.number().int().min(1).max(10_000).default(1000),
+  FERRY_PUSH_MAX_EVENT_TYPES: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** A namespace's endpoints and event types as JSON; its registry answers them in one payload (Temporal: 2 MB at most). */
+  FERRY_PUSH_MAX_NAMESPACE_BYTES: z.coerce.number().int().min(64 * 1024).max(1536 * 1024).default(1024 * 1024),
+  /** `npm run start:cluster`: history shards (fixed when its databases are first used), processes, PostgreSQL's port. */
+  FERRY_CLUSTER_SHARDS: z.coerce.number().int().min(1).max(16_384).default(8),
+  FERRY_CLUSTER_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  FERRY_CLUSTER_APIS: z.coerce.number().int().min(1).max(64).default(2),
+  FERRY_CLUSTER_POSTGRES_PORT: port.default(5432),
   FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * How much of a queue's ready list (and dead letter) its index workflow keeps in memory; the rest
@@ -96,6 +134,14 @@ export const configSchema = z.object({
   FERRY_INDEX_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_INDEX_LIMITS.settleMs),
 })
   .superRefine((c, ctx) => {
+    // Token minting must not be open to the network: off loopback, the admin API needs accounts.
+    if (!isLoopback(c.FERRY_ADMIN_HOST) && Object.keys(c.FERRY_ADMIN_ACCOUNTS).length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FERRY_ADMIN_HOST'],
+        message: `${c.FERRY_ADMIN_HOST} is not a loopback address: set FERRY_ADMIN_ACCOUNTS so the admin API asks for credentials`,
+      });
+    }
     // Spilling keeps the head; a head below the refill mark would load back what was just spilled.
     if (c.FERRY_INDEX_KEEP_HEAD >= c.FERRY_INDEX_MAX_IN_MEMORY) {
       ctx.addIssue({ code: 'custom', path: ['FERRY_INDEX_KEEP_HEAD'], message: 'must be less than FERRY_INDEX_MAX_IN_MEMORY' });
@@ -112,6 +158,13 @@ export const healthPolicy = (config: Config) => ({
   failuresToPause: config.FERRY_PUSH_FAILURES_TO_PAUSE,
   pauseMs: config.FERRY_PUSH_PAUSE_S * 1000,
   disableAfterMs: config.FERRY_PUSH_DISABLE_AFTER_S * 1000,
+});
+
+/** What one namespace may register, as its endpoint registry takes it. */
+export const endpointQuotas = (config: Config): EndpointQuotas => ({
+  maxEndpoints: config.FERRY_PUSH_MAX_ENDPOINTS,
+  maxEventTypes: config.FERRY_PUSH_MAX_EVENT_TYPES,
+  maxTableBytes: config.FERRY_PUSH_MAX_NAMESPACE_BYTES,
 });
 
 /** The index workflows' memory bounds, as `OrderedIndex` takes them. */

@@ -13,14 +13,15 @@ import { exitOnStartupError, onShutdownSignal } from './process';
  * Temporal dev server persisting under FERRY_DATA_DIR.
  */
 async function main(config: Config): Promise<void> {
-  installWorkerRuntime(config.FERRY_HOST, config.FERRY_WORKER_METRICS_PORT);
+  installWorkerRuntime(config.FERRY_WORKER_METRICS_HOST, config.FERRY_WORKER_METRICS_PORT);
   let devServer: DevServer | undefined;
   let address = config.TEMPORAL_ADDRESS;
   if (!address) {
     console.log(`starting the embedded Temporal dev server (data in ${config.FERRY_DATA_DIR})…`);
     devServer = await startDevServer({
       dataDir: config.FERRY_DATA_DIR,
-      host: config.FERRY_HOST,
+      host: config.FERRY_TEMPORAL_HOST,
+      uiHost: config.FERRY_UI_HOST,
       port: config.FERRY_TEMPORAL_PORT,
       uiPort: config.FERRY_UI_PORT,
       namespace: config.TEMPORAL_NAMESPACE,
@@ -44,7 +45,7 @@ async function main(config: Config): Promise<void> {
 Ferry is running.
   queue API  ${api.queueUrl}/api/:namespace/:queue
   push API   ${api.queueUrl}/push/:namespace
-  admin API  ${api.adminUrl}  (metrics: ${api.adminUrl}/metrics and http://${config.FERRY_HOST}:${config.FERRY_WORKER_METRICS_PORT}/metrics)
+  admin API  ${api.adminUrl}  (metrics: ${api.adminUrl}/metrics and http://${config.FERRY_WORKER_METRICS_HOST}:${config.FERRY_WORKER_METRICS_PORT}/metrics)
   Temporal   ${address}${devServer ? `\n  Web UI     ${devServer.uiUrl}` : ''}
 
 Create a first token:

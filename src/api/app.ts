@@ -35,6 +35,7 @@ declare module 'fastify' {
 
 const newRequestId = monotonicFactory();
 
+
 /** The parts both servers share: services, request ids, zod validation, one error handler. */
 function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
@@ -42,8 +43,12 @@ function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyIns
     genReqId: () => newRequestId(),
     // Names may be 255 characters and consume takes a list of them; Fastify's default stops at 100.
     routerOptions: { maxParamLength: 64 * 1024 },
-    // Long polls may last as long as lmstfy allows; Node's default would cut them at 5 minutes.
-    requestTimeout: 0,
+    // A request must arrive whole (headers and body) within this; a client trickling its body is cut
+    // off with a 408. Node stops this clock once the request is received, so long polls are unaffected.
+    requestTimeout: services.config.FERRY_REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: Math.min(10_000, services.config.FERRY_REQUEST_TIMEOUT_MS), connectionsCheckingInterval: 1000 },
+    // Fastify answers HEAD by running the GET handler, and a consume is a GET that takes a job.
+    exposeHeadRoutes: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -2,8 +2,10 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError } from '@temporalio/client';
 import { EventSchemaError, InvalidSchemaError } from '../push/event-schemas';
+import { QuotaExceededError } from '../temporal/namespaced-registry';
 import { OverloadedError } from '../temporal/publish-gate';
-import { EndpointsNotLoadedError, UnknownEndpointError } from '../temporal/push-service';
+import { EndpointsNotLoadedError, FanOutTooLargeError, UnknownEndpointError } from '../temporal/push-service';
+import { TokensNotLoadedError } from './tokens';
 
 /**
  * An error with a status and the exact JSON body lmstfy clients expect. Every 4xx Ferry sends is one
@@ -58,13 +60,13 @@ function temporalFailureCode(err: unknown): number | undefined {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
-    if (err instanceof UnknownEndpointError || err instanceof EventSchemaError || err instanceof InvalidSchemaError) {
+    if (err instanceof UnknownEndpointError || err instanceof FanOutTooLargeError || err instanceof QuotaExceededError || err instanceof EventSchemaError || err instanceof InvalidSchemaError) {
       return reply.status(400).send({ error: err.message });
     }
     if (err instanceof OverloadedError) {
       return reply.status(503).header('Retry-After', String(err.retryAfterSeconds)).send({ error: err.message });
     }
-    if (err instanceof EndpointsNotLoadedError) return reply.status(503).header('Retry-After', '1').send({ error: err.message });
+    if (err instanceof EndpointsNotLoadedError || err instanceof TokensNotLoadedError) return reply.status(503).header('Retry-After', '1').send({ error: err.message });
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply.status(400).send({ error: err.validation[0]?.message ?? 'invalid request' });
     }

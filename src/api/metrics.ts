@@ -72,11 +72,28 @@ export class QueueMetrics {
 
   /** Marks consumers waiting on these queues; call the returned function when they are done. */
   consuming(namespace: string, queues: string[]): () => void {
-    for (const queue of queues) this.activeConsumers.inc({ namespace, queue });
+    for (const queue of queues) {
+      const key = `${namespace}/${queue}`;
+      this.consumersOf.set(key, (this.consumersOf.get(key) ?? 0) + 1);
+      this.activeConsumers.inc({ namespace, queue });
+    }
     return () => {
-      for (const queue of queues) this.activeConsumers.dec({ namespace, queue });
+      for (const queue of queues) {
+        const key = `${namespace}/${queue}`;
+        const left = (this.consumersOf.get(key) ?? 1) - 1;
+        // A series per queue anyone ever named would grow without bound: it goes when its last consumer does.
+        if (left > 0) {
+          this.consumersOf.set(key, left);
+          this.activeConsumers.dec({ namespace, queue });
+        } else {
+          this.consumersOf.delete(key);
+          this.activeConsumers.remove({ namespace, queue });
+        }
+      }
     };
   }
+
+  private readonly consumersOf = new Map<string, number>();
 
   /** Ready and dead-letter sizes of every queue, read from the index workflows when Prometheus scrapes. */
   collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number }[]>): void {

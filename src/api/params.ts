@@ -34,12 +34,21 @@ export function nameProblem(namespace: string, queue: string): string | undefine
   return undefined;
 }
 
-/** Consume names a comma-separated list of queues in priority order; empty items are skipped. */
+/**
+ * One consume waits on every queue it names (each gets a queue workflow and a metric series), so a
+ * list is bounded; lmstfy's own clients name a handful, in priority order.
+ */
+export const MAX_CONSUME_QUEUES = 16;
+
+/** The queues of a consume's comma-separated list, in priority order; empty items and repeats are skipped. */
+export const consumeQueues = (list: string): string[] => [...new Set(list.split(',').filter(Boolean))];
+
 export function queueListProblem(namespace: string, queues: string): string | undefined {
   if (!NAME.test(namespace)) return 'namespace name contains forbidden characters';
   if (!QUEUE_LIST.test(queues)) return 'queue name contains forbidden characters';
-  const names = queues.split(',').filter(Boolean);
+  const names = consumeQueues(queues);
   if (names.length === 0) return 'invalid queue name(s)';
+  if (names.length > MAX_CONSUME_QUEUES) return `too many queues, cannot exceed ${MAX_CONSUME_QUEUES}`;
   return names.map((q) => nameProblem(namespace, q)).find((p) => p !== undefined);
 }
 

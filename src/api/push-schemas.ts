@@ -1,8 +1,17 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { SCHEMA_LIMITS } from '../push/event-schemas';
 import { isWebhookSecret, publicKeyOf, schemeOf } from '../push/signing';
 import type { Endpoint, EndpointSettings } from '../workflows/endpoints.messages';
 
+/** A string with no lone UTF-16 surrogate: one cannot be encoded into a workflow id or any UTF-8 field. */
+const isWellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
 const WORD = '[-_A-Za-z0-9]+';
+/** An endpoint's custom headers, names and values together: they travel with every delivery. */
+const MAX_HEADER_BYTES = 8 * 1024;
+/** What reads show in place of a custom header's value. */
+const HIDDEN = '[hidden]';
 export const EVENT_TYPE = new RegExp(`^${WORD}(\\.${WORD})*$`);
 const PATTERN = new RegExp(`^(\\*|#|${WORD})(\\.(\\*|#|${WORD}))*$`);
 
@@ -18,10 +27,15 @@ const secret = z
   .refine(isWebhookSecret, 'a secret is whsec_ + base64 of 24 to 64 bytes (HMAC), or whsk_ + base64 of a 32-byte Ed25519 seed');
 /** `v1`: HMAC-SHA256 with a shared secret; `v1a`: Ed25519, receivers verify with the public key. */
 const signatureScheme = z.enum(['v1', 'v1a']);
-/** Headers Ferry sets itself; an endpoint cannot override them. */
-const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|transfer-encoding|connection|user-agent)$/i;
+/**
+ * Headers Ferry sets itself, and hop-by-hop headers that describe one connection rather than the
+ * request (an endpoint given `expect` or `upgrade` would fail every delivery).
+ */
+const RESERVED_HEADERS =
+  /^(webhook-.*|content-type|content-length|host|user-agent|connection|keep-alive|transfer-encoding|te|trailers?|upgrade|expect|proxy-.*)$/i;
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'invalid header name');
-const headerValue = z.string().max(4096).regex(/^[^\r\n\0]*$/, 'header values cannot contain CR, LF or NUL');
+/** Visible ASCII, spaces and tabs: what every HTTP client sends as it is. */
+const headerValue = z.string().max(4096).regex(/^[\t\x20-\x7e]*$/, 'header values are visible ASCII, spaces and tabs (no control characters, no non-ASCII)');
 
 const auth = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
@@ -45,14 +59,20 @@ const dataCondition = z.discriminatedUnion('op', [
 
 /** What a user may set on an endpoint; every field optional (create fills defaults, update keeps values). */
 export const endpointSettings = z.object({
-  url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL' }).max(2048),
+  url: z
+    .url({ protocol: /^https?$/, error: 'url must be an http(s) URL' })
+    .max(2048)
+    .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'credentials in the url are not sent; use auth'),
   description: z.string().max(1024),
   eventTypes: z.array(z.string().max(256).regex(PATTERN, 'patterns are dot-separated words, * or #')).min(1).max(100),
   auth,
   headers: z
     .record(headerName, headerValue)
     .refine((h) => Object.keys(h).length <= 50, 'at most 50 headers')
-    .refine((h) => !Object.keys(h).some((n) => RESERVED_HEADERS.test(n)), 'webhook-*, content-type, host and user-agent are set by Ferry'),
+    .refine((h) => Object.entries(h).reduce((sum, [n, v]) => sum + n.length + v.length, 0) <= MAX_HEADER_BYTES, `headers take at most ${MAX_HEADER_BYTES} bytes (names and values)`)
+    .refine((h) => !Object.keys(h).some((n) => RESERVED_HEADERS.test(n)), 'webhook-*, content-type, host, user-agent and hop-by-hop headers are set by Ferry')
+    .refine((h) => !Object.keys(h).some((n) => n.toLowerCase() === 'authorization'), 'authorization comes from auth (basic, bearer or header)')
+    .refine((h) => new Set(Object.keys(h).map((n) => n.toLowerCase())).size === Object.keys(h).length, 'header names differ only in case'),
   timeoutMs: z.number().int().min(100).max(120_000),
   retrySchedule: z.array(z.number().int().min(0).max(7 * 86400)).max(20),
   rateLimit: z.number().int().min(1).max(10_000).nullable(),
@@ -99,14 +119,17 @@ const healthView = z.object({
   lastError: z.string().nullable(),
 });
 
-/** An endpoint as the API shows it: secrets and credentials are never shown again after creation. */
+/**
+ * An endpoint as the API shows it: secrets, credentials and custom header values (API keys) are
+ * never shown again after creation; a secret shows a fingerprint to tell keys apart.
+ */
 export const endpointView = z.object({
   id: z.string(),
   url: z.string(),
   description: z.string(),
   eventTypes: z.array(z.string()),
   auth: z.object({ type: z.string(), username: z.string().optional(), name: z.string().optional() }),
-  headers: z.record(z.string(), z.string()),
+  headers: z.record(z.string(), z.literal(HIDDEN)).describe('the custom header names; their values are not shown'),
   timeoutMs: z.number().int(),
   retrySchedule: z.array(z.number().int()),
   rateLimit: z.number().int().nullable(),
@@ -128,6 +151,9 @@ export const endpointView = z.object({
   updatedAt: z.string(),
 });
 
+/** The secret's prefix and a fingerprint of it (SHA-256): tells keys apart, reveals nothing of them. */
+const secretHint = (secret: string) => `${secret.slice(0, secret.indexOf('_') + 1)}…${createHash('sha256').update(secret).digest('hex').slice(0, 8)}`;
+
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof endpointView> {
@@ -138,7 +164,7 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
     description: e.description,
     eventTypes: e.eventTypes,
     auth: a.type === 'basic' ? { type: a.type, username: a.username } : a.type === 'header' ? { type: a.type, name: a.name } : { type: a.type },
-    headers: e.headers,
+    headers: Object.fromEntries(Object.keys(e.headers).map((name) => [name, HIDDEN])),
     timeoutMs: e.timeoutMs,
     retrySchedule: e.retrySchedule,
     rateLimit: e.rateLimit,
@@ -148,7 +174,7 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
     disabledReason: e.disabledReason,
     secrets: e.keys
       .filter((k) => k.expiresAt === undefined || k.expiresAt > now)
-      .map((k) => ({ scheme: schemeOf(k.secret), hint: `${k.secret.slice(0, 10)}…`, publicKey: publicKeyOf(k.secret), expiresAt: iso(k.expiresAt) })),
+      .map((k) => ({ scheme: schemeOf(k.secret), hint: secretHint(k.secret), publicKey: publicKeyOf(k.secret), expiresAt: iso(k.expiresAt) })),
     health: {
       state: e.health.state,
       consecutiveFailures: e.health.consecutiveFailures,
@@ -173,7 +199,7 @@ export const publishBody = z.object({
   /** Deliver to these endpoints only, whatever their patterns. */
   endpoints: z.array(endpointId).min(1).max(100).optional(),
   /** Deliveries to endpoints with ordering on reach them in publish order per key. */
-  orderingKey: z.string().min(1).max(256).optional(),
+  orderingKey: z.string().min(1).max(256).refine(isWellFormed, 'orderingKey must be well-formed Unicode (no lone surrogates)').optional(),
 });
 export type PublishBody = z.infer<typeof publishBody>;
 
@@ -253,8 +279,11 @@ export const bulkView = z.object({ count: z.number().int(), dryRun: z.boolean() 
 
 const jsonSchema = z
   .record(z.string(), z.unknown())
-  .refine((s) => JSON.stringify(s).length <= 64 * 1024, 'a schema is at most 64 KiB of JSON')
-  .describe('a JSON Schema (draft-07) for the data of events of this type');
+  .refine((s) => Buffer.byteLength(JSON.stringify(s)) <= SCHEMA_LIMITS.maxBytes, `a schema is at most ${SCHEMA_LIMITS.maxBytes} bytes of JSON`)
+  .describe(
+    `a JSON Schema (draft-07) for the data of events of this type: no $async, no $id below the root, $ref only into the same schema and not recursive, ` +
+      `at most ${SCHEMA_LIMITS.maxDepth} levels and ${SCHEMA_LIMITS.maxExpandedNodes} subschemas with $ref expanded; patterns use RE2 syntax; format is not checked`,
+  );
 /** An event type of the namespace's catalog: publishes of it are validated against its schema. */
 export const eventTypeBody = z.object({ name: eventType, description: z.string().max(1024).default(''), schema: jsonSchema.nullable().default(null) });
 export const eventTypeUpdateBody = z.object({ description: z.string().max(1024).optional(), schema: jsonSchema.nullable().optional() });

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import pino from 'pino';
 import type { Config } from '../config';
-import { healthPolicy, indexLimits } from '../config';
+import { endpointQuotas, healthPolicy, indexLimits } from '../config';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
@@ -26,11 +26,32 @@ export interface RunningApi {
  */
 const requestSerializer = (req: FastifyRequest) => ({
   method: req.method,
-  url: req.url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
+  url: withoutToken(req.url),
   host: req.host,
   remoteAddress: req.ip,
   remotePort: req.socket?.remotePort,
 });
+
+/** The URL with the value of every `token` parameter redacted, however its name is spelt (`%74oken`). */
+function withoutToken(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const decoded = (raw: string) => {
+    try {
+      return decodeURIComponent(raw.replace(/\+/g, ' '));
+    } catch {
+      return raw;
+    }
+  };
+  const query = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0]!;
+      return decoded(name).toLowerCase() === 'token' ? `${name}=[redacted]` : pair;
+    });
+  return `${url.slice(0, at)}?${query.join('&')}`;
+}
 
 /** The API's logger: pino at `level`, request lines without tokens. */
 export const createApiLogger = (level: string, destination?: DestinationStream): Logger =>
@@ -47,13 +68,18 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     gate,
     indexLimits: indexLimits(config),
   });
-  const tokens = new TokenStore(client, config.FERRY_TASK_QUEUE, config.FERRY_TOKEN_REFRESH_MS, (err) =>
-    log.warn({ err }, 'token refresh failed'),
+  const tokens = new TokenStore(
+    client,
+    config.FERRY_TASK_QUEUE,
+    config.FERRY_TOKEN_REFRESH_MS,
+    (err) => log.warn({ err }, 'token refresh failed'),
+    config.FERRY_MAX_TOKENS_PER_NAMESPACE,
   );
   await tokens.start();
   const endpoints = new EndpointDirectory(client, {
     taskQueue: config.FERRY_TASK_QUEUE,
     policy: healthPolicy(config),
+    quotas: endpointQuotas(config),
     refreshMs: config.FERRY_ENDPOINT_REFRESH_MS,
     onRefreshError: (err) => log.warn({ err }, 'endpoint refresh failed'),
   });
@@ -80,7 +106,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
   const queueApp = await buildQueueApp(services, log);
   const adminApp = await buildAdminApp(services, log);
   const queueUrl = await queueApp.listen({ host: config.FERRY_HOST, port: config.FERRY_API_PORT });
-  const adminUrl = await adminApp.listen({ host: config.FERRY_HOST, port: config.FERRY_ADMIN_PORT });
+  const adminUrl = await adminApp.listen({ host: config.FERRY_ADMIN_HOST, port: config.FERRY_ADMIN_PORT });
   return {
     queueUrl,
     adminUrl,

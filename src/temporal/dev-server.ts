@@ -3,13 +3,17 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { DEV_SERVER_DYNAMIC_CONFIG, devServerSearchAttributeArgs } from './search-attributes';
+import { devServerDynamicConfigArgs } from './dynamic-config';
+import { devServerSearchAttributeArgs } from './search-attributes';
 import { temporalTools } from './tools';
 
 export interface DevServerOptions {
   dataDir: string;
+  /** Where the gRPC frontend listens. */
   host: string;
   port: number;
+  /** Where the Web UI listens; the frontend's address when absent. */
+  uiHost?: string;
   uiPort: number;
   namespace: string;
   /**
@@ -17,6 +21,8 @@ export interface DevServerOptions {
    * process loses nothing, an OS crash can lose the last commits. `full` syncs every commit.
    */
   sqliteSynchronous?: 'normal' | 'full';
+  /** Dynamic config on top of Ferry's (`key=value`), for comparisons (`npm run bench:servers`). */
+  extraDynamicConfig?: string[];
 }
 
 export interface DevServer {
@@ -39,6 +45,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'server', 'start-dev',
     '--ip', options.host,
     '--port', String(options.port),
+    '--ui-ip', options.uiHost ?? options.host,
     '--ui-port', String(options.uiPort),
     '--namespace', options.namespace,
     '--db-filename', join(dataDir, 'temporal.sqlite'),
@@ -48,7 +55,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--sqlite-pragma', `synchronous=${options.sqliteSynchronous ?? 'normal'}`,
     '--log-level', 'warn',
     ...devServerSearchAttributeArgs(),
-    ...DEV_SERVER_DYNAMIC_CONFIG,
+    ...devServerDynamicConfigArgs(),
+    ...(options.extraDynamicConfig ?? []).flatMap((value) => ['--dynamic-config-value', value]),
   ];
   // Its own process group: Ctrl-C reaches Ferry only, which stops the server last, after the
   // worker has drained.
@@ -79,7 +87,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   return {
     address,
-    uiUrl: `http://${options.host}:${options.uiPort}`,
+    uiUrl: `http://${options.uiHost ?? options.host}:${options.uiPort}`,
     pid: child.pid!,
     async stop() {
       process.removeListener('exit', killOnExit);

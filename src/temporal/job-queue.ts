@@ -20,13 +20,14 @@ import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery } from '../wor
 import { listIndexSpan } from '../activities/index-range';
 import type { IndexEntry, IndexLimits, Lease, SpilledRange } from '../workflows/ordered-index';
 import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index';
-import type { QueueStats } from '../workflows/queue.messages';
+import type { LeaseRequest, QueueStats } from '../workflows/queue.messages';
 import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
 import { QUEUE_EMPTY } from '../workflows/queue';
 import type { IndexHome } from './indexes';
 import { signalIndexWithStart } from './indexes';
 import { Coalescer, takeInOrder } from './coalescer';
 import type { PublishGate } from './publish-gate';
+import { LeaseSettler } from './lease-settler';
 import { ReadyWatcher } from './ready-watcher';
 
 export interface PublishRequest {
@@ -75,6 +76,9 @@ export interface ConsumeRequest {
 /** How long a consumer may take between leasing a job and moving it to working. */
 const LEASE_MS = 15_000;
 
+/** How long a batch's settles wait for the next lease to carry them before a signal does. */
+const SETTLE_DELAY_MS = 100;
+
 /** A lease the server aborted unapplied is sent again this many times in all before the consume answers 503. */
 const LEASE_ATTEMPTS = 3;
 
@@ -102,6 +106,7 @@ export class JobQueue {
   private readonly leases = new Map<string, Coalescer<number, Lease[]>>();
   private readonly readySignals = new Map<string, Coalescer<IndexEntry[], void>>();
   private readonly watchers = new Map<string, ReadyWatcher>();
+  private readonly settlers = new Map<string, LeaseSettler>();
   private readonly onBackgroundError: (err: unknown) => void;
   private readonly publishTimeoutMs: number;
   private readonly gate: PublishGate | undefined;
@@ -134,6 +139,8 @@ export class JobQueue {
     const { namespace, queue, bodies, delay, ttl, tries, attributes, idempotencyKey } = request;
     const publishedAt = Date.now();
     let replayed = false;
+    /** What the ready signal indexes: new jobs at this publish's time, replayed ones at their own. */
+    const ready: IndexEntry[] = [];
     const jobIds = await Promise.all(
       bodies.map(async (body, i) => {
         const jobId =
@@ -163,18 +170,34 @@ export class JobQueue {
               { key: FerryStateSince, value: publishedAt },
             ],
           });
+          ready.push({ jobId, epoch: 0, since: publishedAt });
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError) || idempotencyKey === undefined) throw err;
-          // A retry of a publish that may have stopped between starting the job and indexing it:
-          // index it again; the queue ignores entries it already holds and drops stale ones on lease.
+          // A retry of a publish that may have stopped between starting the job and indexing it.
           replayed = true;
+          const entry = await this.firstReadyEntry(namespace, queue, jobId);
+          if (entry) ready.push(entry);
         }
         return jobId;
       }),
     );
     // One signal indexes the whole call, merged with concurrent publishes to the same queue.
-    if (delay === 0) await this.readySignal(namespace, queue).run(jobIds.map((jobId) => ({ jobId, epoch: 0, since: publishedAt })));
+    if (delay === 0 && ready.length > 0) await this.readySignal(namespace, queue).run(ready);
     return { jobIds, replayed };
+  }
+
+  /**
+   * The index entry of a job started by an earlier attempt of a publish, if it is still in the
+   * ready state it started in: at the time that attempt recorded (the job's sort key, and where
+   * visibility lists it when its range is spilled), not this retry's. Indexed under the retry's
+   * time, a job whose first entry had been spilled was counted twice until its range was loaded
+   * back (a size 123 too high in a cluster run whose bulk publishes were retried).
+   */
+  private async firstReadyEntry(namespace: string, queue: string, jobId: string): Promise<IndexEntry | undefined> {
+    const { status, typedSearchAttributes } = await this.job(namespace, queue, jobId).describe();
+    const since = typedSearchAttributes.get(FerryStateSince);
+    if (status.name !== 'RUNNING' || typedSearchAttributes.get(FerryState) !== 'ready' || since === undefined) return undefined;
+    return { jobId, epoch: 0, since };
   }
 
   /**
@@ -197,6 +220,7 @@ export class JobQueue {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.watchers.values()].map((w) => w.close()));
+    await Promise.all([...this.settlers.values()].map((s) => s.flush()));
   }
 
   /** Deletes (acks) a job in whatever state it is; unknown ids are fine. */
@@ -342,12 +366,9 @@ export class JobQueue {
         ),
       );
       for (const view of results) if (view) taken.push(view);
-      // One signal settles every lease of the batch: consumed jobs are working now, and the rest
-      // left ready while they were indexed. Were it lost, the leases would return and be rejected.
-      await this.client.workflow
-        .getHandle(queueWorkflowId(namespace, queue))
-        .signal(forgetSignal, { jobIds: leases.map((l) => l.jobId) })
-        .catch(ignoreNotFound);
+      // Every lease of the batch is settled, on the next lease or by a signal: consumed jobs are
+      // working now, and the rest left ready while they were indexed.
+      this.settler(namespace, queue).add(leases.map((l) => l.jobId));
       if (taken.length >= request.count || results.every((r) => r !== undefined)) return taken;
     }
   }
@@ -355,19 +376,34 @@ export class JobQueue {
   private leaseCoalescer(namespace: string, queue: string): Coalescer<number, Lease[]> {
     return perQueue(this.leases, namespace, queue, () => {
       const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
+      const settler = this.settler(namespace, queue);
       return new Coalescer(
         takeInOrder(async (count) => {
+          const settle = settler.take();
+          const request: LeaseRequest = { count, leaseMs: LEASE_MS, ...(settle.length > 0 ? { settle } : {}) };
           for (let attempt = 1; ; attempt++) {
             try {
-              return await handle.executeUpdate(leaseUpdate, { args: [{ count, leaseMs: LEASE_MS }] });
+              return await handle.executeUpdate(leaseUpdate, { args: [request] });
             } catch (err) {
-              if (isFailureOfType(err, QUEUE_EMPTY) || isNotFound(err)) return [];
+              if (isNotFound(err)) return [];
               if (isUnappliedUpdate(err) && attempt < LEASE_ATTEMPTS) continue;
+              // Rejected by the validator (nothing ready) or failed: the settles were not applied.
+              settler.add(settle);
+              if (isFailureOfType(err, QUEUE_EMPTY)) return [];
               throw err;
             }
           }
         }),
       );
+    });
+  }
+
+  private settler(namespace: string, queue: string): LeaseSettler {
+    return perQueue(this.settlers, namespace, queue, () => {
+      const handle = this.client.workflow.getHandle(queueWorkflowId(namespace, queue));
+      const forget = (jobIds: string[]) =>
+        this.client.withDeadline(Date.now() + this.publishTimeoutMs, () => handle.signal(forgetSignal, { jobIds })).catch(ignoreNotFound);
+      return new LeaseSettler(forget, SETTLE_DELAY_MS, this.onBackgroundError);
     });
   }
 

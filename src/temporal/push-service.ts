@@ -43,6 +43,25 @@ export class UnknownEndpointError extends Error {
   }
 }
 
+/**
+ * Temporal refuses a search attribute value over 2 KiB (limit.searchAttributesSizeOfValue) by
+ * terminating the workflow that wrote it; a push writes its endpoint ids into FerryEndpoints (and
+ * subsets into FerryDeadEndpoints and FerryHeldEndpoints), so their JSON list must stay below it,
+ * with room for the payload's metadata.
+ */
+export const MAX_TARGET_LIST_BYTES = 1900;
+
+/** An event would go to more endpoints than one push can name. */
+export class FanOutTooLargeError extends Error {
+  override readonly name = 'FanOutTooLargeError';
+  constructor(count: number, bytes: number) {
+    super(
+      `this event would go to ${count} endpoints whose ids take ${bytes} bytes as a JSON list; the endpoint ids of one event may take ` +
+        `at most ${MAX_TARGET_LIST_BYTES} (28 ids of 64 characters, 60 of 29): publish it as several events, each naming some of the endpoints`,
+    );
+  }
+}
+
 /** This process has not read the endpoint registry yet: publishing now could miss endpoints. */
 export class EndpointsNotLoadedError extends Error {
   override readonly name = 'EndpointsNotLoadedError';
@@ -147,6 +166,8 @@ export class PushService {
         .list(namespace)
         .filter((e) => e.eventTypes.some((p) => matchesTopic(p, type)) && matchesData(e.dataFilter ?? [], data));
     }
+    const listBytes = Buffer.byteLength(JSON.stringify(endpoints.map((e) => e.id)));
+    if (listBytes > MAX_TARGET_LIST_BYTES) throw new FanOutTooLargeError(endpoints.length, listBytes);
     return endpoints.map((e) => ({
       endpointId: e.id,
       retrySchedule: e.retrySchedule,
@@ -187,7 +208,7 @@ export class PushService {
       await this.client.workflow.start<typeof PushWorkflow>('PushWorkflow', {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [{ namespace, event, targets, orderingKey, registryVersion: this.directory.version }],
+        args: [{ namespace, event, targets, orderingKey, registryVersion: this.directory.versionOf(namespace) }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
     } catch (err) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
 
 /**
@@ -26,6 +27,8 @@ export class Refresher {
     if (!this.inFlight) {
       // One controller per read: the SDK never removes the listener it adds to the signal.
       const cancel = new AbortController();
+      // One read may make many calls (a partitioned registry reads each namespace that moved), each adding a listener.
+      setMaxListeners(Infinity, cancel.signal);
       const done = this.client.withAbortSignal(cancel.signal, this.read).finally(() => {
         this.inFlight = undefined;
       });

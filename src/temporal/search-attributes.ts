@@ -18,12 +18,6 @@ export function devServerSearchAttributeArgs(): string[] {
   return FERRY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPES[typeOf(key.type)]}`]);
 }
 
-/**
- * Dynamic config for the dev servers Ferry starts. Eager activity execution hands a delivery to the
- * worker in the reply to the workflow task that scheduled it, saving a dispatch through matching
- * (measured: 40 ms of 145 ms for a workflow with one activity); it is off by default in the server.
- */
-export const DEV_SERVER_DYNAMIC_CONFIG = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
 
 /** Registers Ferry's search attributes on an existing cluster; those already there are kept. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {

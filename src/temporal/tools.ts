@@ -6,6 +6,11 @@ export interface TemporalTools {
   temporal: string | null;
   /** The time-skipping test server wrapper, or null to let the SDK download it. */
   testServer: string | null;
+  /** The full Temporal server, its SQL tool, the Web UI server and the PostgreSQL schemas (built with `--server`), or null. */
+  server?: string | null;
+  sqlTool?: string | null;
+  uiServer?: string | null;
+  schemaDir?: string | null;
 }
 
 /** What scripts/temporal-tools.mjs found or built (it writes .tools/temporal-tools.json). */
@@ -19,7 +24,7 @@ export function temporalTools(): TemporalTools {
 }
 
 /** The folder holding package.json, whether this runs from src/ (tests) or dist/src/ (npm start). */
-function projectRoot(from = __dirname): string {
+export function projectRoot(from = __dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json')) && !dir.endsWith('dist')) return dir;
     if (dirname(dir) === dir) return process.cwd();

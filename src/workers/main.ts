@@ -7,8 +7,8 @@ import { FerryWorker, installWorkerRuntime } from './worker';
 /** A worker alone, for deployments that scale workers apart from the API. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  installWorkerRuntime(config.FERRY_HOST, config.FERRY_WORKER_METRICS_PORT);
-  const address = config.TEMPORAL_ADDRESS ?? `${config.FERRY_HOST}:${config.FERRY_TEMPORAL_PORT}`;
+  installWorkerRuntime(config.FERRY_WORKER_METRICS_HOST, config.FERRY_WORKER_METRICS_PORT);
+  const address = config.TEMPORAL_ADDRESS ?? `${config.FERRY_TEMPORAL_HOST}:${config.FERRY_TEMPORAL_PORT}`;
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);

@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import { createPushActivities } from '../activities/push';
 import type { Config } from '../config';
-import { healthPolicy, indexLimits, loadConfig } from '../config';
+import { endpointQuotas, healthPolicy, indexLimits, loadConfig } from '../config';
 import { AddressPolicy } from '../push/ssrf';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushService } from '../temporal/push-service';
@@ -50,6 +50,7 @@ export class FerryWorker {
     const directory = new EndpointDirectory(client, {
       taskQueue,
       policy: healthPolicy(config),
+      quotas: endpointQuotas(config),
       refreshMs: config.FERRY_ENDPOINT_REFRESH_MS,
       onRefreshError: () => undefined,
     });

@@ -96,10 +96,30 @@ export interface EndpointTable {
   eventTypes?: EventTypeDefinition[];
 }
 
+/**
+ * What one namespace may register. Its registry answers every read in one query and continues as
+ * new with all of it as input, so its whole table stays well under Temporal's 2 MB payload limit.
+ */
+export interface EndpointQuotas {
+  maxEndpoints: number;
+  maxEventTypes: number;
+  /** The namespace's endpoints and event types as JSON. */
+  maxTableBytes: number;
+}
+
 export interface EndpointRegistryInput {
   policy: HealthPolicy;
   table: EndpointTable;
+  /**
+   * The namespace this registry holds, with its quotas. Absent in the one registry of every
+   * namespace that Ferry kept before registries were partitioned; it runs until it is migrated.
+   */
+  namespace?: string;
+  quotas?: EndpointQuotas;
 }
+
+/** Adds what a namespace's registry lacks (moving from the unpartitioned registry); the table version after. */
+export const importUpdate = defineUpdate<number, [{ endpoints: Endpoint[]; eventTypes: EventTypeDefinition[] }]>('import');
 
 export type EndpointRef = { namespace: string; id: string };
 

@@ -9,9 +9,18 @@ export const jobWorkflowId = (namespace: string, queue: string, jobId: string): 
 export const queueWorkflowId = (namespace: string, queue: string): string => `queue/${namespace}/${queue}`;
 export const deadLetterWorkflowId = (namespace: string, queue: string): string =>
   `deadletter/${namespace}/${queue}`;
-export const TOKEN_REGISTRY_WORKFLOW_ID = 'ferry/tokens';
-/** Every namespace's webhook endpoints, their secrets and their health. */
-export const ENDPOINT_REGISTRY_WORKFLOW_ID = 'ferry/endpoints';
+/** Every namespace's tokens in one registry, as Ferry kept them before partitioning; migrated at start. */
+export const LEGACY_TOKEN_REGISTRY_WORKFLOW_ID = 'ferry/tokens';
+/** One namespace's tokens (hashes) and rate limits. */
+export const tokenRegistryWorkflowId = (namespace: string): string => `ferry/tokens/${namespace}`;
+/** Which namespaces have token registries, with the version of each. */
+export const TOKEN_CATALOG_WORKFLOW_ID = 'ferry/token-catalog';
+/** Every namespace's webhook endpoints in one registry, as Ferry kept them before partitioning; migrated at start. */
+export const LEGACY_ENDPOINT_REGISTRY_WORKFLOW_ID = 'ferry/endpoints';
+/** One namespace's webhook endpoints, event types, secrets and health. */
+export const endpointRegistryWorkflowId = (namespace: string): string => `ferry/endpoints/${namespace}`;
+/** Which namespaces have endpoint registries, with the version of each. */
+export const ENDPOINT_CATALOG_WORKFLOW_ID = 'ferry/endpoint-catalog';
 /** One event and its deliveries. Event ids match ^[-_.:A-Za-z0-9]+$. */
 export const pushWorkflowId = (namespace: string, eventId: string): string => `push/${namespace}/${eventId}`;
 /** Takes bulk re-push and delete signals for a namespace's dead-lettered deliveries (from the CLI). */

@@ -3,6 +3,7 @@ export { QueueWorkflow } from './queue';
 export { DeadLetterWorkflow } from './deadletter';
 export { TokenRegistryWorkflow } from './tokens';
 export { EndpointRegistryWorkflow } from './endpoints';
+export { RegistryCatalogWorkflow } from './catalog';
 export { PushWorkflow } from './push';
 export { PushDeadLetterWorkflow } from './push-deadletter';
 export { OrderingWorkflow } from './ordering';

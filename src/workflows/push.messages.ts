@@ -134,7 +134,12 @@ export interface DeliveryAttempt {
   workflowId: string;
   /** `webhook-id`: the event id, the same on every retry, so receivers can de-duplicate. */
   messageId: string;
-  body: string;
+  /**
+   * The event as sent. Deliveries now leave it out (the activity reads it from the push workflow
+   * once per worker process): every scheduled activity's input is in the workflow's history, and a
+   * 256 KiB event to many endpoints, or retried behind a long pause, would outgrow the history.
+   */
+  body?: string;
   retrySchedule: number[];
   /** Attempts made before this activity started (it resumes after a pause). */
   attemptsBefore: number;

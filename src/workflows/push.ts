@@ -5,6 +5,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   metricMeter,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -41,6 +42,9 @@ const { enqueueOrdered } = proxyActivities<PushActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+
+/** Longest a delivery waits behind a paused endpoint before it checks again. */
+const MAX_PAUSED_WAIT_MS = 3_600_000;
 
 const deliveries = metricMeter.createCounter('ferry_push_deliveries', undefined, 'Deliveries finished, by outcome');
 
@@ -83,7 +87,6 @@ const matches = (endpointId: string, dead: { held: boolean }, selection: DeadSel
 export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
   const { namespace, event, orderingKey } = input;
   const { workflowId } = workflowInfo();
-  const body = JSON.stringify(event);
   const views = new Map<string, DeliveryView>(
     input.targets.map((t) => [t.endpointId, { endpointId: t.endpointId, status: 'pending', attempts: [], pausedUntil: null, dead: null }]),
   );
@@ -146,6 +149,7 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
       await condition(() => turns.has(target.endpointId));
     }
     let attemptsBefore = 0;
+    let pausedWaits = 0;
     try {
       for (;;) {
         view.status = 'pushing';
@@ -158,7 +162,6 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
             endpointId: target.endpointId,
             workflowId,
             messageId: event.id,
-            body,
             retrySchedule: target.retrySchedule,
             attemptsBefore,
             registryVersion: input.registryVersion,
@@ -175,9 +178,14 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
             if (failed) record(view, failed);
             attemptsBefore = attemptsUsed;
             view.status = 'pending';
-            view.pausedUntil = until;
+            // Each wait is a timer and an activity in this workflow's history: behind a pause that
+            // lasts days, a delivery checks back at doubling intervals (up to an hour), not every pause.
+            const pause = Math.max(1, until - Date.now());
+            const wait = patched('paused-waits-double') ? Math.max(pause, Math.min(MAX_PAUSED_WAIT_MS, pause * 2 ** pausedWaits)) : pause;
+            pausedWaits++;
+            view.pausedUntil = Date.now() + wait;
             publishState();
-            await sleep(Math.max(1, until - Date.now()));
+            await sleep(wait);
             continue;
           }
           const last = failure?.details?.[0] as AttemptRecord | undefined;

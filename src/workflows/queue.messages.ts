@@ -17,6 +17,8 @@ export interface LeaseRequest {
   count: number;
   /** How long the caller may take to move the leased jobs to working before they return. */
   leaseMs: number;
+  /** Leases of the caller's earlier batch to settle first, as `forget` does (absent: none). */
+  settle?: string[];
 }
 
 export interface QueueStats {
@@ -33,7 +35,7 @@ export interface QueueStats {
 export const readySignal = defineSignal<[IndexEntry[]]>('ready');
 /** A job left ready (consumed, acked, expired) at the given epoch. */
 export const leftSignal = defineSignal<[JobRef]>('left');
-/** Settles leases: their jobs were consumed, or turned out not to be ready any more. */
+/** Settles leases: their jobs were consumed, or turned out not to be ready any more (or on the next `lease`). */
 export const forgetSignal = defineSignal<[{ jobIds: string[] }]>('forget');
 /** Takes the oldest ready jobs; rejected when none is ready, so an empty poll writes no history. */
 export const leaseUpdate = defineUpdate<Lease[], [LeaseRequest]>('lease');

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, patched, setHandler } from '@temporalio/workflow';
 import { OrderedIndex } from './ordered-index';
 import type { LeaseRequest, QueueInput, QueueStats } from './queue.messages';
 import {
@@ -43,11 +43,19 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
 
   setHandler(
     leaseUpdate,
-    async ({ count, leaseMs }) => {
+    async ({ count, leaseMs, settle }) => {
       budget.countUpdate();
-      leaseVersion++;
+      if (settle) index.forget(settle);
+      // Woken before the lease was taken, the main loop raced this handler for the next command:
+      // its new lease timer came before or after the answer depending on the promise hops each took,
+      // which differ between a cached run and a replay (a history written one way failed the
+      // other's replay). Woken after the lease, it runs once the answer is out: answer, then timer.
+      // It also no longer misses a lease that waited for a refill.
+      const wakeAfterLease = patched('lease-wakes-loop-after-lease');
+      if (!wakeAfterLease) leaseVersion++;
       await refiller.untilAvailable();
       const leases = index.lease(count, Date.now() + leaseMs);
+      if (wakeAfterLease) leaseVersion++;
       refiller.poke();
       return leases;
     },

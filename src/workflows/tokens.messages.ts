@@ -25,11 +25,23 @@ export interface TokenTable {
   tokens: TokenRecord[];
 }
 
+export interface TokenRegistryInput extends TokenTable {
+  /**
+   * The namespace this registry holds and how many tokens it may have. Absent in the one registry
+   * of every namespace that Ferry kept before registries were partitioned; it runs until migrated.
+   */
+  namespace?: string;
+  maxTokens?: number;
+}
+
 export const addTokenUpdate = defineUpdate<void, [TokenRecord]>('addToken');
+/** Adds the tokens a namespace's registry lacks (moving from the unpartitioned registry). */
+export const importTokensUpdate = defineUpdate<void, [TokenRecord[]]>('importTokens');
 /** Answers whether the token existed. */
 export const removeTokenUpdate = defineUpdate<boolean, [{ namespace: string; hash: string }]>('removeToken');
 /** Sets or (with null) clears a token's rate limit; answers whether the token exists. */
 export const setLimitUpdate = defineUpdate<boolean, [{ namespace: string; hash: string; limit: RateLimit | null }]>(
   'setLimit',
 );
-export const tokenTableQuery = defineQuery<TokenTable>('tokens');
+/** Answers null when the caller's version is current (the registry of every namespace from before always answers). */
+export const tokenTableQuery = defineQuery<TokenTable | null, [{ knownVersion?: number }?]>('tokens');

@@ -1,14 +1,16 @@
 import pino from 'pino';
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startApi } from '../../src/api/server';
 import { TokenStore } from '../../src/api/tokens';
 import { loadConfig } from '../../src/config';
 import { temporalTools } from '../../src/temporal/tools';
-import { deadLetterWorkflowId } from '../../src/workflows/ids';
+import { deadLetterWorkflowId, indexTaskQueue, LEGACY_TOKEN_REGISTRY_WORKFLOW_ID } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
+import { CLUSTER_ADDRESS } from '../helpers/temporal';
 import { WORKER_METRICS_PORT } from '../helpers/runtime';
 
 let ferry: FerryUnderTest;
@@ -32,7 +34,12 @@ describe('tokens', () => {
     expect((await ferry.queue(`/api/tok1/q?token=${token}`)).status).toBe(404);
 
     expect((await ferry.admin(`/token/tok1/${token}`, { method: 'DELETE' })).status).toBe(204);
-    expect(await json(await ferry.queue(`/api/tok1/q?token=${token}`))).toEqual({ status: 401, body: { error: 'invalid token' } });
+    // Two calls, so on the cluster both API processes answer: the one that deleted the token at
+    // once, the other within FERRY_TOKEN_REFRESH_MS (500 ms here).
+    const refusedEverywhere = async () => {
+      for (let i = 0; i < 2; i++) expect(await json(await ferry.queue(`/api/tok1/q?token=${token}`))).toEqual({ status: 401, body: { error: 'invalid token' } });
+    };
+    await (CLUSTER_ADDRESS ? eventually(refusedEverywhere, 3000) : refusedEverywhere());
     expect((await (await ferry.admin('/token/tok1')).json())).toEqual({ tokens: {} });
   });
 
@@ -102,16 +109,18 @@ describe('rate limits', () => {
     const zero = await ferry.admin(path, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...limit, interval: 0 }) });
     expect(await json(zero)).toEqual({ status: 400, body: { error: 'interval should be > 0' } });
 
-    const publish = () => ferry.queue('/api/lim/q', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
+    // Each API process counts on its own (README, "Several API processes"): every call here goes to one.
+    const onOneApi = (path: string, init?: RequestInit) => fetch(`${ferry.api.queueUrl}${path}`, init);
+    const publish = () => onOneApi('/api/lim/q', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
     expect((await publish()).status).toBe(201);
     expect((await publish()).status).toBe(201);
     const limited = await publish();
     expect(limited.status).toBe(429);
     expect(((await limited.json()) as { msg: string }).msg).toMatch(/produce reach the limit rate, please retry later$/);
     // Reads have their own budget, and a consume that finds nothing is not charged.
-    for (let i = 0; i < 3; i++) expect((await ferry.queue(`/api/lim/empty?token=${token}`)).status).toBe(404);
-    expect((await ferry.queue(`/api/lim/q?token=${token}`)).status).toBe(200);
-    const readLimited = await ferry.queue(`/api/lim/q?token=${token}`);
+    for (let i = 0; i < 3; i++) expect((await onOneApi(`/api/lim/empty?token=${token}`)).status).toBe(404);
+    expect((await onOneApi(`/api/lim/q?token=${token}`)).status).toBe(200);
+    const readLimited = await onOneApi(`/api/lim/q?token=${token}`);
     expect(readLimited.status).toBe(429);
     expect(((await readLimited.json()) as { msg: string }).msg).toMatch(/consume reach the limit rate/);
 
@@ -125,8 +134,8 @@ describe('rate limits', () => {
 describe('info, version, pools, metrics, health', () => {
   test('report what lmstfy reports', async () => {
     const token = await ferry.token('infons');
-    await ferry.queue('/api/infons/alpha', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
-    await ferry.queue('/api/infons/beta', { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
+    // Counters are per process (each API process has its own /metrics): both publishes go to the one read here.
+    for (const queue of ['alpha', 'beta']) await fetch(`${ferry.api.queueUrl}/api/infons/${queue}`, { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
     await eventually(async () => expect(((await (await ferry.admin('/info')).json()) as Record<string, string[]>).infons).toEqual(['alpha', 'beta']));
     expect(await json(await ferry.admin('/pools'))).toEqual({ status: 200, body: ['default'] });
     expect((await json(await ferry.admin('/version'))).body).toMatchObject({ version: expect.any(String) as string });
@@ -190,5 +199,63 @@ describe('token copies', () => {
     } finally {
       await store.stop();
     }
+  });
+});
+
+describe('token registries per namespace', () => {
+  test('a description over 1024 characters is a 400 (900 KB ones stopped new API processes)', async () => {
+    const res = await ferry.admin(`/token/big?description=${'d'.repeat(1025)}`, post);
+    expect(await json(res)).toEqual({ status: 400, body: { error: 'the description was too long (at most 1024 characters)' } });
+    expect((await ferry.admin(`/token/big?description=${'d'.repeat(1024)}`, post)).status).toBe(201);
+  });
+
+  test('a token created through another API process works at once, by a registry read its first use starts', async () => {
+    const store = new TokenStore(ferry.env.client, ferry.config.FERRY_TASK_QUEUE, 60_000, () => undefined);
+    await store.start();
+    try {
+      // Created through the running API: this copy refreshes only every minute.
+      const first = await ferry.token('read-through');
+      const second = await ferry.token('read-through');
+      expect(store.check('read-through', first).ok).toBe(false);
+      expect((await store.verify('read-through', first)).ok).toBe(true);
+      // A second miss right after waits for the next read rather than sharing a stale one.
+      expect((await store.verify('read-through', second)).ok).toBe(true);
+      const third = await ferry.token('read-through');
+      expect((await store.verify('read-through', third)).ok).toBe(true);
+      expect(await store.verify('read-through', 'not-a-token')).toEqual({ ok: false, error: 'invalid token' });
+    } finally {
+      await store.stop();
+    }
+  });
+
+  test('a namespace at its token quota is refused; another namespace is not', async () => {
+    const store = new TokenStore(ferry.env.client, ferry.config.FERRY_TASK_QUEUE, 60_000, () => undefined, 3);
+    await store.start();
+    try {
+      for (let i = 0; i < 3; i++) await store.create('quota-tokens', `t${i}`);
+      await expect(store.create('quota-tokens', 'one too many')).rejects.toThrow('a namespace has at most 3 tokens');
+      await expect(store.create('quota-tokens-other', 'fine')).resolves.toEqual(expect.any(String));
+      expect(store.list('quota-tokens')).toHaveLength(3);
+    } finally {
+      await store.stop();
+    }
+  });
+
+  test('the unpartitioned token registry of an older data folder is moved at start, and its tokens keep working', async () => {
+    const { client } = ferry.env;
+    const secret = 'legacy-token-0123456789abcdef';
+    const hash = createHash('sha256').update(secret).digest('hex');
+    await client.workflow.start('TokenRegistryWorkflow', {
+      workflowId: LEGACY_TOKEN_REGISTRY_WORKFLOW_ID,
+      taskQueue: indexTaskQueue(ferry.config.FERRY_TASK_QUEUE),
+      args: [{ version: 7, tokens: [{ namespace: 'legacy-tokens', id: hash.slice(0, 12), hash, description: 'from before', createdAt: 1 }] }],
+    });
+    const store = new TokenStore(client, ferry.config.FERRY_TASK_QUEUE, 60_000, () => undefined);
+    await store.start();
+    await store.stop();
+    expect(store.check('legacy-tokens', secret).ok).toBe(true);
+    expect((await client.workflow.getHandle(LEGACY_TOKEN_REGISTRY_WORKFLOW_ID).describe()).status.name).toBe('TERMINATED');
+    // The running API follows the new registry through the catalog: the queue answers 404 (no job), not 401.
+    await eventually(async () => expect((await ferry.queue(`/api/legacy-tokens/q?token=${secret}`)).status).toBe(404), 10_000, 200);
   });
 });

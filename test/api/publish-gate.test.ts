@@ -70,7 +70,9 @@ describe('publishing while Temporal is behind', () => {
     // No worker: the next job's first workflow task waits in the task queue.
     ferry.worker.shutdown();
     await eventually(async () => expect(ferry.worker.getState()).toBe('STOPPED'), 60_000, 100);
-    expect((await publishJob('first', 'first')).status).toBe(201);
+    const first = await publishJob('first', 'first');
+    expect(first.status).toBe(201);
+    const { job_id: firstId } = (await first.json()) as { job_id: string };
 
     // Temporal refreshes backlog statistics every ~5 s: the refusal comes within two refreshes.
     const accepted = ['first'];
@@ -97,6 +99,9 @@ describe('publishing while Temporal is behind', () => {
       body: JSON.stringify({ events: ['refused-1', 'refused-2'].map((id) => ({ id, type: 'gate.tested', data: {} })) }),
     });
     expect(batch.status).toBe(503);
+    // A refused republish keeps the job it would have replaced.
+    const republished = await ferry.queue(`/api/gate/q/job/${firstId}?token=${token}`, { method: 'PUT', body: 'replacement' });
+    expect(republished.status).toBe(503);
 
     restarted = await FerryWorker.create({
       connection: ferry.env.nativeConnection,

@@ -346,3 +346,19 @@ describe('dead letter', () => {
     await eventually(async () => expect((await ferry.queue(`/api/${ns}/${queue}/job/${second}`, withToken())).status).toBe(404));
   });
 });
+
+describe('read-only methods', () => {
+  test('HEAD on any queue route changes nothing: the job stays ready and is consumed whole afterwards', async () => {
+    const queue = freshQueue();
+    const jobId = await publish(queue, 'kept');
+    for (const path of [`/api/${ns}/${queue}`, `/api/${ns}/${queue}?timeout=1&ttr=30`, `/api/${ns}/${queue}/peek`, `/api/${ns}/${queue}/job/${jobId}`]) {
+      const res = await ferry.queue(path, withToken({ method: 'HEAD' }));
+      expect(res.status).toBe(404);
+    }
+    expect(await json(await ferry.queue(`/api/${ns}/${queue}/size`))).toMatchObject({ status: 200, body: { size: 1 } });
+    const taken = await json(await consume(queue));
+    expect(taken.status).toBe(200);
+    expect(taken.body).toMatchObject({ job_id: jobId, remain_tries: 0 });
+    expect(await json(await ferry.queue(`/api/${ns}/${queue}/deadletter/size`))).toMatchObject({ body: { size: 0 } });
+  });
+});

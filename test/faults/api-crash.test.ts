@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { FerryWorker } from '../../src/workers/worker';
 import { eventually } from '../helpers/eventually';
 import { retryUnavailable, whileProgressing } from '../helpers/progressing';
 import { freePort } from '../helpers/ports';
-import { createDevServerEnv } from '../helpers/temporal';
+import type { TemporalEnv } from '../helpers/temporal';
+import { createTemporalEnv, testTaskQueue } from '../helpers/temporal';
 
 /**
  * An API process (`src/api/main.ts`) is SIGKILLed while consumers hold jobs and while consumes
@@ -17,10 +17,10 @@ jest.setTimeout(5 * 60_000);
 
 const JOBS = 200;
 const TTR = 5;
-const taskQueue = `ferry-api-crash-${process.pid}`;
+const taskQueue = testTaskQueue(`ferry-api-crash-${process.pid}`);
 const ns = 'apicrash';
 
-let temporal: TestWorkflowEnvironment;
+let temporal: TemporalEnv;
 let worker: FerryWorker;
 let running: Promise<void>;
 const apis: ChildProcess[] = [];
@@ -51,7 +51,7 @@ async function startApiProcess(): Promise<{ child: ChildProcess; queue: string; 
 }
 
 beforeAll(async () => {
-  temporal = await createDevServerEnv();
+  temporal = await createTemporalEnv();
   worker = await FerryWorker.create({
     connection: temporal.nativeConnection,
     client: temporal.client,

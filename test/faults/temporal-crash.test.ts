@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
+import { startTemporalCluster } from '../../src/cluster/temporal-cluster';
 import { loadConfig } from '../../src/config';
 import { connectClient, connectWorker } from '../../src/temporal/connect';
 import type { DevServer } from '../../src/temporal/dev-server';
@@ -14,11 +15,14 @@ import { freePort } from '../helpers/ports';
 import { whileProgressing } from '../helpers/progressing';
 import { Receiver } from '../helpers/receiver';
 import { installTestRuntime } from '../helpers/runtime';
+import { CLUSTER_ADDRESS } from '../helpers/temporal';
 
 /**
  * `npm run test:faults`: the Temporal dev server is SIGKILLed in the middle of a publish load and
- * restarted on the same SQLite file. Every job that got a 201 is consumed afterwards; every event
- * that got a 202 is delivered; publishes during the outage get a 503, never a silent loss.
+ * restarted on the same SQLite file. Under `npm run test:cluster` the same load runs on a
+ * PostgreSQL cluster of this file's own, twice: once the Temporal server is SIGKILLed, once every
+ * PostgreSQL process. Every job that got a 201 is consumed afterwards; every event that got a 202
+ * is delivered; publishes during the outage get a 503, never a silent loss.
  */
 jest.setTimeout(10 * 60_000);
 
@@ -27,22 +31,55 @@ const EVENTS = Number(process.env.FERRY_FAULT_EVENTS ?? 200);
 const LANES = 8;
 /** One attempt in this many publishes an event; the rest publish jobs. */
 const EVENT_EVERY = Math.max(1, Math.round((JOBS + EVENTS) / EVENTS));
-const ns = 'faults';
+
+/** Something Temporal's data depends on, killed and started again on the same data. */
+interface Crash {
+  kill(): void;
+  restart(): Promise<void>;
+}
 
 let dataDir: string;
-let server: DevServer;
-let serverOptions: Parameters<typeof startDevServer>[0];
+let stopTemporal: () => Promise<void>;
 let api: RunningApi;
 let worker: FerryWorker;
 let running: Promise<void>;
 let closeConnections: () => Promise<void>;
 let receiver: Receiver;
+const crashes = new Map<string, Crash>();
+
+/** The dev server Ferry embeds, on a SQLite file; the same ports when it comes back. */
+async function startDev(): Promise<string> {
+  const options = { dataDir, host: '127.0.0.1', port: await freePort(), uiPort: await freePort(), namespace: 'default' };
+  let server: DevServer = await startDevServer(options);
+  stopTemporal = () => server.stop();
+  crashes.set('the Temporal dev server', {
+    kill: () => process.kill(server.pid, 'SIGKILL'),
+    restart: async () => void (server = await startDevServer(options)),
+  });
+  return server.address;
+}
+
+/** The production shape: PostgreSQL and the full server, this file's own beside the shared one. */
+async function startCluster(): Promise<string> {
+  const cluster = await startTemporalCluster({ dataDir, host: '127.0.0.1', postgresPort: await freePort(), port: await freePort(), shards: 4, namespace: 'default', logFile: join(dataDir, 'temporal-server.log') });
+  stopTemporal = () => cluster.stop();
+  crashes.set('the Temporal server', { kill: () => process.kill(cluster.server.pid, 'SIGKILL'), restart: () => cluster.restartServer() });
+  crashes.set('PostgreSQL', {
+    // The postmaster and every backend: what a power cut leaves, recovered from the WAL at start.
+    kill: () => process.kill(-cluster.postgres.pid(), 'SIGKILL'),
+    restart: async () => cluster.restartPostgres(),
+  });
+  return cluster.address;
+}
+
+const CRASHES = CLUSTER_ADDRESS ? ['the Temporal server', 'PostgreSQL'] : ['the Temporal dev server'];
 
 beforeAll(async () => {
   installTestRuntime();
   dataDir = mkdtempSync(join(tmpdir(), 'ferry-faults-'));
-  serverOptions = { dataDir, host: '127.0.0.1', port: await freePort(), uiPort: await freePort(), namespace: 'default' };
-  server = await startDevServer(serverOptions);
+  // PostgreSQL runs as its own user, which must reach its data folder.
+  chmodSync(dataDir, 0o755);
+  const address = CLUSTER_ADDRESS ? await startCluster() : await startDev();
   const config = loadConfig({
     FERRY_API_PORT: '0',
     FERRY_ADMIN_PORT: '0',
@@ -50,8 +87,8 @@ beforeAll(async () => {
     FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
     FERRY_ENDPOINT_REFRESH_MS: '300',
   });
-  const { client, connection } = await connectClient(server.address, 'default');
-  const workerConnection = await connectWorker(server.address);
+  const { client, connection } = await connectClient(address, 'default');
+  const workerConnection = await connectWorker(address);
   worker = await FerryWorker.create({ connection: workerConnection, client, namespace: 'default', taskQueue: config.FERRY_TASK_QUEUE, config });
   running = worker.run();
   api = await startApi(config, client, pino({ level: 'silent' }));
@@ -60,19 +97,20 @@ beforeAll(async () => {
     await connection.close();
   };
   receiver = await Receiver.start();
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await api?.close();
   worker?.shutdown();
   await running;
   await closeConnections?.();
-  await server?.stop();
+  await stopTemporal?.();
   await receiver?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test(`SIGKILL of the Temporal server under load: every 201 job is consumed, every 202 event delivered`, async () => {
+test.each(CRASHES.map((name, i) => ({ name, ns: `faults${i}` })))('SIGKILL of $name under load: every 201 job is consumed, every 202 event delivered', async ({ name, ns }) => {
+  const crash = crashes.get(name)!;
   const adminToken = await fetch(`${api.adminUrl}/token/${ns}?description=faults`, { method: 'POST' });
   const token = ((await adminToken.json()) as { token: string }).token;
   const headers = { 'x-token': token };
@@ -112,12 +150,12 @@ test(`SIGKILL of the Temporal server under load: every 201 job is consumed, ever
     }),
   );
 
-  // A third of the way in, the server dies; it comes back on the same database 3 s later.
+  // A third of the way in, it dies; it comes back on the same data 3 s later.
   await eventually(async () => expect(attempts).toBeGreaterThanOrEqual(total / 3), 120_000, 10);
-  process.kill(server.pid, 'SIGKILL');
+  crash.kill();
   killedAt = Date.now();
   await new Promise((r) => setTimeout(r, 3000));
-  server = await startDevServer(serverOptions);
+  await crash.restart();
   restartedAt = Date.now();
   await load;
 
@@ -153,7 +191,7 @@ test(`SIGKILL of the Temporal server under load: every 201 job is consumed, ever
 
   const refusedText = [...refused].map(([k, v]) => `${v}x ${k}`).join(', ') || 'none';
   console.log(
-    `Temporal SIGKILL: ${accepted.jobs.size} jobs and ${accepted.events.size} events accepted of ${total} attempts; refused: ${refusedText}; ` +
+    `SIGKILL of ${name}: ${accepted.jobs.size} jobs and ${accepted.events.size} events accepted of ${total} attempts; refused: ${refusedText}; ` +
       `server down for ${restartedAt - killedAt} ms; consumed ${consumed.size} jobs (${consumed.size - accepted.jobs.size} not acknowledged to their publisher); ` +
       `${delivered.size} events delivered when the jobs were drained`,
   );

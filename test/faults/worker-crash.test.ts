@@ -1,11 +1,11 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { whileProgressing } from '../helpers/progressing';
 import { Receiver } from '../helpers/receiver';
-import { createDevServerEnv } from '../helpers/temporal';
+import type { TemporalEnv } from '../helpers/temporal';
+import { createTemporalEnv, testTaskQueue } from '../helpers/temporal';
 import type { WorkerProcess } from '../helpers/worker-process';
 import { startWorkerProcess } from '../helpers/worker-process';
 
@@ -23,10 +23,10 @@ const EVENTS = Number(process.env.FERRY_FAULT_WORKER_EVENTS ?? 1000);
 const BATCH = 50;
 const LANES = 4;
 const TTR = 10;
-const taskQueue = `ferry-worker-crash-${process.pid}`;
+const taskQueue = testTaskQueue(`ferry-worker-crash-${process.pid}`);
 const ns = 'workercrash';
 
-let temporal: TestWorkflowEnvironment;
+let temporal: TemporalEnv;
 let api: RunningApi;
 let receiver: Receiver;
 /** The API's warnings and errors: why a refused call was refused (the 503 body is the same for every Temporal failure). */
@@ -34,7 +34,7 @@ const apiLog: string[] = [];
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  temporal = await createDevServerEnv();
+  temporal = await createTemporalEnv();
   workers.push(await startWorkerProcess(temporal.connection, taskQueue));
   api = await startApi(loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: taskQueue, FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32' }), temporal.client, pino({ level: 'warn' }, { write: (line: string) => void apiLog.push(line) }));
   receiver = await Receiver.start();

@@ -9,7 +9,9 @@ import { useFerry } from '../helpers/ferry';
 /**
  * `npm run test:fuzz`: generated malformed requests against every route of both servers, seeded and
  * repeatable (FERRY_FUZZ_SEED, FERRY_FUZZ_REQUESTS). Every one must get a 4xx with a JSON error; none
- * may change state; the process's memory stays bounded; slow clients do not stall others.
+ * may change state; the process's memory stays bounded; slow clients are cut off and do not stall
+ * others. The classes include schemas the subset refuses, fan-out and registries past Temporal's
+ * limits, HEAD and other methods on every route, and encodings that cannot be processed.
  */
 const SEED = Number(process.env.FERRY_FUZZ_SEED ?? 20261124);
 const REQUESTS = Number(process.env.FERRY_FUZZ_REQUESTS ?? 10_000);
@@ -30,11 +32,20 @@ let ferry: FerryUnderTest;
 let token: string;
 let otherToken: string;
 
-useFerry(async (started) => {
-  ferry = started;
-  token = await started.token(ns);
-  otherToken = await started.token('other');
-});
+/** The fuzzed namespace is kept at its endpoint quota, so any endpoint that would be valid is refused too. */
+const ENDPOINT_QUOTA = 42;
+/** Endpoints with 64-character ids: naming 29 of them overflows what one push may name. */
+const wideIds = Array.from({ length: ENDPOINT_QUOTA - 1 }, (_, i) => `${String(i).padStart(2, '0')}${'w'.repeat(62)}`);
+const REQUEST_TIMEOUT_MS = 4000;
+
+useFerry(
+  async (started) => {
+    ferry = started;
+    token = await started.token(ns);
+    otherToken = await started.token('other');
+  },
+  { FERRY_PUSH_MAX_ENDPOINTS: String(ENDPOINT_QUOTA), FERRY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+);
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed exactly. */
 function random(seed: number): () => number {
@@ -87,6 +98,15 @@ function attacks(rand: () => number) {
     () => ({ authorization: `Bearer ${bytes(16).toString('hex')}` }),
   ];
   const queuePath = (rest = '') => `/api/${ns}/q${rest}`;
+  // Every route of both servers, with its parameters filled in.
+  const routePaths = [
+    queuePath(), queuePath('?timeout=1'), queuePath('/peek'), queuePath('/size'), queuePath('/job/01M85K4VKQM2DEZHRPY7MAJD8V'), queuePath('/bulk'),
+    queuePath('/deadletter'), queuePath('/deadletter/size'), `/push/${ns}/endpoints`, `/push/${ns}/endpoints/kept`, `/push/${ns}/endpoints/kept/enable`,
+    `/push/${ns}/endpoints/kept/disable`, `/push/${ns}/endpoints/kept/rotate-secret`, `/push/${ns}/event-types`, `/push/${ns}/event-types/kept.redos`,
+    `/push/${ns}/events`, `/push/${ns}/events/batch`, `/push/${ns}/events/x`, `/push/${ns}/events/x/trace`, `/push/${ns}/events/x/repush`,
+    `/push/${ns}/deadletter`, `/push/${ns}/deadletter/repush`, `/push/${ns}/deadletter/delete`, `/push/${ns}/deadletter/x`, '/openapi.json',
+    `/token/${ns}`, `/token/${ns}/${token}`, `/token/${ns}/${token}/limit`, '/limits', '/info', '/pools', '/version', '/metrics', '/health', '/ready',
+  ];
 
   const makers: (() => Attack)[] = [
     // Queue API: bad names in every position.
@@ -141,6 +161,41 @@ function attacks(rand: () => number) {
     () => ({ kind: 'unknown push object', server: 'queue', method: pick(['GET', 'PATCH', 'DELETE']), path: `/push/${ns}/${pick(['endpoints', 'event-types'])}/${pick(['missing', ...badNames])}`, headers: { ...auth(), ...json }, body: pick(['{}', undefined]) }),
     () => ({ kind: 'bad event query', server: 'queue', method: 'GET', path: `/push/${ns}/events?${pick(['limit=0', 'limit=abc', 'limit=1001', 'since=yesterday', 'until=1', 'status=nope', 'type=a%20b'])}`, headers: auth() }),
     () => ({ kind: 'bad dead-letter query', server: 'queue', method: 'GET', path: `/push/${ns}/deadletter?${pick(['limit=0', 'limit=abc', 'since=yesterday', 'type=a%20b', 'held=maybe', 'endpoint=a%2Fb'])}`, headers: auth() }),
+    // Event-type schemas the subset refuses, and data that would make a backtracking engine spin.
+    () => {
+      let deep: Record<string, unknown> = { type: 'string' };
+      for (let i = 0; i < 33 + int(20); i++) deep = { items: deep };
+      const chain: Record<string, unknown> = { d0: { type: 'string' } };
+      for (let i = 1; i <= 11 + int(4); i++) chain[`d${i}`] = { anyOf: [{ $ref: `#/definitions/d${i - 1}` }, { $ref: `#/definitions/d${i - 1}` }] };
+      const schemas: Record<string, unknown>[] = [
+        { $async: true, type: 'object' }, { properties: { a: { $async: true } } }, { $ref: 'https://example.com/x' }, { $ref: '#/definitions/nope' },
+        { definitions: { n: { items: { $ref: '#/definitions/n' } } }, $ref: '#/definitions/n' }, { definitions: chain, $ref: `#/definitions/d${Object.keys(chain).length - 1}` },
+        deep, { type: 'string', pattern: '(a)\\1' }, { patternProperties: { '(?=x)': {} } }, { type: 'array', uniqueItems: true }, { properties: { a: { $id: 'https://x/a' } } },
+        { $schema: 'https://json-schema.org/draft/2020-12/schema' }, { $data: { $ref: '#' } }, { properties: Object.fromEntries(Array.from({ length: 1001 + int(500) }, (_, i) => [`f${i}`, {}])) },
+      ];
+      const [method, at] = pick([['POST', ''], ['PATCH', '/kept.redos']] as const);
+      return { kind: 'refused schema', server: 'queue', method, path: `/push/${ns}/event-types${at}`, headers: { ...auth(), ...json }, body: JSON.stringify({ name: `fz.${int(1000)}`, schema: pick(schemas) }) };
+    },
+    () => ({ kind: 'backtracking data', server: 'queue', method: 'POST', path: `/push/${ns}/events`, headers: { ...auth(), ...json }, body: JSON.stringify({ type: 'kept.redos', data: { name: `${'a'.repeat(25 + int(100_000))}!` } }) }),
+    // Fan-out and registry sizes past Temporal's limits.
+    () => ({ kind: 'huge fan-out', server: 'queue', method: 'POST', path: `/push/${ns}/${pick(['events', 'events/batch'])}`, headers: { ...auth(), ...json }, body: ((event) => JSON.stringify(rand() < 0.5 ? event : { events: [event] }))({ type: 'wide.out', endpoints: wideIds.slice(0, 29 + int(wideIds.length - 28)) }) }),
+    () => ({ kind: 'endpoint past the quota', server: 'queue', method: 'POST', path: `/push/${ns}/endpoints`, headers: { ...auth(), ...json }, body: JSON.stringify({ url: `http://127.0.0.1:9/${int(1000)}` }) }),
+    () => {
+      const [method, at] = pick([['POST', ''], ['PATCH', '/kept']] as const);
+      const headers = Object.fromEntries(Array.from({ length: 3 + int(47) }, (_, i) => [`x-h-${i}`, 'v'.repeat(4000)]));
+      return { kind: 'oversized endpoint headers', server: 'queue', method, path: `/push/${ns}/endpoints${at}`, headers: { ...auth(), ...json }, body: JSON.stringify({ url: 'http://127.0.0.1:9/', headers }) };
+    },
+    () => ({ kind: 'oversized token description', server: 'admin', method: 'POST', path: `/token/${ns}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `description=${'d'.repeat(1025 + int(900_000))}` }),
+    () => ({ kind: 'too many consume queues', server: 'queue', method: 'GET', path: `/api/${ns}/${Array.from({ length: 17 + int(300) }, (_, i) => `q${i}`).join(',')}?timeout=0`, headers: auth() }),
+    // Encodings.
+    () => ({ kind: 'lone surrogate', server: 'queue', method: 'POST', path: `/push/${ns}/events`, headers: { ...auth(), ...json }, body: `{"type":"kept.x","orderingKey":"k${pick(['\\ud800', '\\udfff', '\\ud83dx', 'x\\udc00'])}"}` }),
+    () => ({ kind: 'unsendable header value', server: 'queue', method: 'POST', path: `/push/${ns}/endpoints`, headers: { ...auth(), ...json }, body: JSON.stringify({ url: 'http://127.0.0.1:9/', headers: { 'x-a': pick(['caf\u00e9', 'a\u0007b', '\u0000', 'tab\u007f', '\u{1F600}']) } }) }),
+    () => ({ kind: 'refused endpoint hygiene', server: 'queue', method: 'POST', path: `/push/${ns}/endpoints`, headers: { ...auth(), ...json }, body: JSON.stringify(pick<Record<string, unknown>>([{ url: 'http://u:p@127.0.0.1:9/' }, { url: 'http://127.0.0.1:9/', headers: { Authorization: 'x' } }, { url: 'http://127.0.0.1:9/', headers: { expect: '100-continue' } }, { url: 'http://127.0.0.1:9/', headers: { upgrade: 'h2c' } }, { url: 'http://127.0.0.1:9/', headers: { 'x-a': '1', 'X-A': '2' } }])) }),
+    () => ({ kind: 'encoded token name', server: 'queue', method: 'GET', path: `/api/${ns}/q?${pick(['%74oken', 't%6Fken', '%54OKEN'])}=${bytes(8).toString('hex')}` }),
+    () => ({ kind: 'non-UTF-8 JSON charset', server: 'queue', method: 'POST', path: `/push/${ns}/events`, headers: { ...auth(), 'content-type': 'application/json; charset=utf-16le' }, body: Buffer.from('{"type":"a.b"}', 'utf16le') }),
+    // Read-only methods on every route: HEAD must not run a GET handler (a HEAD consume took a job).
+    () => ({ kind: 'HEAD', server: pick(['queue', 'admin'] as const), method: 'HEAD', path: pick(routePaths), headers: auth() }),
+    () => ({ kind: 'other methods', server: pick(['queue', 'admin'] as const), method: pick(['OPTIONS', 'TRACE'] as const), path: pick(routePaths), headers: auth() }),
     // Methods and paths.
     () => ({ kind: 'wrong method', server: 'queue', method: pick(['PATCH', 'POST', 'OPTIONS', 'TRACE'] as const), path: pick([queuePath(), queuePath('/peek'), queuePath('/size'), queuePath('/deadletter'), `/push/${ns}/events/x/trace`]), headers: auth() }),
     () => ({ kind: 'path traversal', server: pick(['queue', 'admin'] as const), method: 'GET', path: pick(['/api/fuzz/..%2F..%2Fetc%2Fpasswd', '/api/../../etc/passwd', '/push/fuzz/endpoints/..%2F..%2Fx', '/%2e%2e/%2e%2e/etc/passwd', '/token/..%2Ffuzz', '/api/fuzz/q/job/..%2F..%2Fx']), headers: auth() }),
@@ -195,6 +250,12 @@ test(`${REQUESTS} malformed requests (seed ${SEED}): all 4xx with a JSON error, 
     headers: { ...h, 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'kept', url: 'http://127.0.0.1:9/', eventTypes: ['kept.#'] }),
   });
+  const setup = async (path: string, body: unknown) => {
+    const res = await ferry.queue(`/push/${ns}${path}`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(201);
+  };
+  await setup('/event-types', { name: 'kept.redos', schema: { properties: { name: { type: 'string', pattern: '^(a+)+$' } } } });
+  for (const id of wideIds) await setup('/endpoints', { id, url: 'http://127.0.0.1:9/', eventTypes: ['wide.#'] });
   const before = await snapshot();
 
   const next = attacks(random(SEED));
@@ -205,17 +266,23 @@ test(`${REQUESTS} malformed requests (seed ${SEED}): all 4xx with a JSON error, 
   let sent = 0;
   let heapAfterWarmup = 0;
 
-  // Slow clients: connections that trickle header lines and never finish their request.
+  // Slow clients: connections that trickle header lines, or a body, and never finish their request.
   const { port } = new URL(ferry.api.queueUrl);
-  const slow = Array.from({ length: 20 }, () => connect(Number(port), '127.0.0.1'));
-  for (const socket of slow) {
+  const slowStarted = Date.now();
+  const slowHeads = Array.from({ length: 10 }, () => connect(Number(port), '127.0.0.1'));
+  const slowBodies = Array.from({ length: 10 }, () => connect(Number(port), '127.0.0.1'));
+  const cutAfter: number[] = [];
+  for (const socket of [...slowHeads, ...slowBodies]) {
     socket.on('error', () => undefined);
-    socket.write(`GET /api/${ns}/q/size HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    socket.on('close', () => cutAfter.push(Date.now() - slowStarted));
   }
+  for (const socket of slowHeads) socket.write(`GET /api/${ns}/q/size HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+  for (const socket of slowBodies) socket.write(`POST /push/${ns}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`);
   let line = 0;
   const trickle = setInterval(() => {
     line++;
-    for (const socket of slow) if (!socket.destroyed) socket.write(`x-slow-${line}: 1\r\n`);
+    for (const socket of slowHeads) if (!socket.destroyed) socket.write(`x-slow-${line}: 1\r\n`);
+    for (const socket of slowBodies) if (!socket.destroyed) socket.write(' ');
   }, 200);
 
   try {
@@ -238,19 +305,22 @@ test(`${REQUESTS} malformed requests (seed ${SEED}): all 4xx with a JSON error, 
           const counts = byKind.get(attack.kind) ?? new Map<number, number>();
           counts.set(status, (counts.get(status) ?? 0) + 1);
           byKind.set(attack.kind, counts);
-          const answered = attack.noop ? status < 500 : status >= 400 && status < 500 && isJsonError(text);
+          // A HEAD answer has no body to carry the JSON error.
+          const answered = attack.noop ? status < 500 : status >= 400 && status < 500 && (attack.method === 'HEAD' || isJsonError(text));
           if (!answered) {
             findings.push(`#${n} ${attack.kind} ${attack.method} ${attack.path.slice(0, 120)} -> ${status} ${text.slice(0, 200)}`);
           }
         }
       }),
     );
-    // The slow clients held their connections all along; the server is still answering.
-    expect(slow.filter((s) => !s.destroyed).length).toBeGreaterThan(0);
+    // The server cut every slow client at its request timeout (checked once a second) and kept answering the others.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, slowStarted + REQUEST_TIMEOUT_MS + 3000 - Date.now())));
+    expect(cutAfter).toHaveLength(20);
+    expect(Math.max(...cutAfter)).toBeLessThan(REQUEST_TIMEOUT_MS + 3000);
     expect((await ferry.admin('/health')).status).toBe(200);
   } finally {
     clearInterval(trickle);
-    for (const socket of slow) socket.destroy();
+    for (const socket of [...slowHeads, ...slowBodies]) socket.destroy();
     await dispatcher.close();
   }
 

@@ -1,14 +1,20 @@
 import pino from 'pino';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
 import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
 import { FerryWorker } from '../../src/workers/worker';
-import { createDevServerEnv } from './temporal';
+import type { TemporalEnv } from './temporal';
+import { startApiProcess } from './api-process';
+import { CLUSTER_ADDRESS, createTemporalEnv, testTaskQueue } from './temporal';
+import { startWorkerProcess } from './worker-process';
+import { eventually } from './eventually';
+
+/** Queue-port routes that write configuration (endpoints and event types), up to their collection. */
+const CONFIG_PATH = /^\/push\/[^/]+\/(endpoints|event-types)\b/;
 
 export interface FerryUnderTest {
-  env: TestWorkflowEnvironment;
+  env: TemporalEnv;
   worker: FerryWorker;
   api: RunningApi;
   config: Config;
@@ -23,19 +29,20 @@ export interface FerryUnderTest {
 
 /**
  * A real Temporal dev server, a real worker and both HTTP servers on loopback with random ports,
- * as `npm start` wires them.
+ * as `npm start` wires them. Under `npm run test:cluster` the Temporal is the shared PostgreSQL
+ * cluster, and a second worker and a second API run in processes of their own, as
+ * `npm run start:cluster` runs them: queue calls alternate between the two APIs.
  */
 export async function startFerry(env: Partial<Record<string, string>> = {}): Promise<FerryUnderTest> {
-  const temporal = await createDevServerEnv();
-  const config = loadConfig({
-    FERRY_API_PORT: '0',
-    FERRY_ADMIN_PORT: '0',
-    FERRY_TASK_QUEUE: `ferry-test-${process.pid}`,
+  const temporal = await createTemporalEnv();
+  const settings = {
+    FERRY_TASK_QUEUE: testTaskQueue(`ferry-test-${process.pid}`),
     FERRY_TOKEN_REFRESH_MS: '500',
     FERRY_ENDPOINT_REFRESH_MS: '300',
     FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
     ...env,
-  });
+  };
+  const config = loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', ...settings });
   const worker = await FerryWorker.create({
     connection: temporal.nativeConnection,
     client: temporal.client,
@@ -45,18 +52,51 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
   });
   const running = worker.run();
   const api = await startApi(config, temporal.client, pino({ level: 'silent' }));
+  const others = CLUSTER_ADDRESS
+    ? await Promise.all([
+        startWorkerProcess(temporal.connection, config.FERRY_TASK_QUEUE, settings),
+        startApiProcess(CLUSTER_ADDRESS, config.FERRY_TASK_QUEUE, settings),
+      ])
+    : undefined;
+  // Configuration (tokens, endpoints, event types) is written through the first API; the second
+  // follows it a moment later, as README's "Several API processes" says. A call the second serves
+  // after a write first waits until the second lists that namespace's endpoints and event types as
+  // the first does (a token it does not know yet it reads at once by itself).
+  const written = new Map<string, RequestInit['headers']>();
+  const sameOnBoth = async (collection: string, headers: RequestInit['headers']) => {
+    const list = async (base: string) => (await fetch(`${base}${collection}`, { headers })).text();
+    await eventually(async () => expect(await list(others![1].queueUrl)).toEqual(await list(api.queueUrl)), 20_000, 100);
+  };
+  let calls = 0;
+  const queueBase = async (path: string, init?: RequestInit): Promise<string> => {
+    if (!others) return api.queueUrl;
+    const collection = CONFIG_PATH.exec(path)?.[0];
+    if (collection && init?.method && init.method !== 'GET') {
+      written.set(collection, init.headers);
+      return api.queueUrl;
+    }
+    if (calls++ % 2 === 0) return api.queueUrl;
+    for (const [changed, headers] of written) await sameOnBoth(changed, headers);
+    written.clear();
+    return others[1].queueUrl;
+  };
   const ferry: FerryUnderTest = {
     env: temporal,
     worker,
     api,
     config,
-    queue: (path, init) => fetch(`${api.queueUrl}${path}`, init),
+    queue: async (path, init) => fetch(`${await queueBase(path, init)}${path}`, init),
     admin: (path, init) => fetch(`${api.adminUrl}${path}`, init),
     async token(namespace) {
       const res = await ferry.admin(`/token/${namespace}?description=test`, { method: 'POST' });
       return ((await res.json()) as { token: string }).token;
     },
     async stop() {
+      if (others) {
+        await others[1].stop();
+        others[0].child.kill('SIGTERM');
+        await others[0].exited;
+      }
       await api.close();
       worker.shutdown();
       await running;

@@ -27,7 +27,7 @@ export async function activityPollers(connection: Connection, taskQueue: string)
  * Starts `src/workers/main.ts` (what `npm run start:worker` runs) in its own process against the
  * connection's server and waits until it polls for activities.
  */
-export async function startWorkerProcess(connection: Connection, taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(connection: Connection, taskQueue: string, env: Partial<Record<string, string>> = {}): Promise<WorkerProcess> {
   const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/workers/main.ts'], {
     env: {

@@ -66,7 +66,7 @@ describe('endpoints', () => {
       id: 'secretive',
       url: `${receiver.url}/secretive`,
       auth: { type: 'bearer', token: 'top-secret-token' },
-      headers: { 'x-env': 'test' },
+      headers: { 'x-api-key': 'top-secret-api-key' },
     });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^whsec_/);
@@ -75,7 +75,14 @@ describe('endpoints', () => {
     const text = JSON.stringify(read.body) + JSON.stringify((await call('GET', '/endpoints')).body);
     expect(text).not.toContain(created.body.secret as string);
     expect(text).not.toContain('top-secret-token');
+    expect(text).not.toContain('top-secret-api-key');
     expect(read.body.auth).toEqual({ type: 'bearer' });
+    expect(read.body.headers).toEqual({ 'x-api-key': '[hidden]' });
+    // The hint tells keys apart without showing any character of the key.
+    const { hint } = (read.body.secrets as { hint: string }[])[0]!;
+    const key = (created.body.secret as string).slice('whsec_'.length);
+    expect(hint).toMatch(/^whsec_…[0-9a-f]{8}$/);
+    expect(hint.slice('whsec_…'.length)).not.toBe(key.slice(0, 8));
     expect((await call('PATCH', '/endpoints/secretive', { description: 'changed', eventTypes: ['nothing.matches'] })).body.description).toBe('changed');
     expect((await call('POST', '/endpoints', { id: 'secretive', url: `${receiver.url}/x` })).status).toBe(409);
     expect((await call('DELETE', '/endpoints/secretive')).status).toBe(204);
@@ -87,7 +94,16 @@ describe('endpoints', () => {
     [{ url: 'not a url' }, /url/],
     [{ url: 'http://example.com/', eventTypes: ['bad pattern'] }, /pattern/],
     [{ url: 'http://example.com/', headers: { 'webhook-id': 'x' } }, /set by Ferry/],
-    [{ url: 'http://example.com/', headers: { 'x-a': 'line\r\nbreak' } }, /CR, LF/],
+    [{ url: 'http://example.com/', headers: { 'x-a': 'line\r\nbreak' } }, /visible ASCII/],
+    [{ url: 'http://example.com/', headers: { 'x-a': 'bell\u0007' } }, /no control characters/],
+    [{ url: 'http://example.com/', headers: { 'x-a': 'café' } }, /no non-ASCII/],
+    [{ url: 'http://example.com/', auth: { type: 'bearer', token: 'tök' } }, /visible ASCII/],
+    [{ url: 'http://example.com/', headers: { expect: '100-continue' } }, /hop-by-hop/],
+    [{ url: 'http://example.com/', headers: { Upgrade: 'websocket' } }, /hop-by-hop/],
+    [{ url: 'http://example.com/', headers: { 'keep-alive': 'timeout=5' } }, /hop-by-hop/],
+    [{ url: 'http://example.com/', headers: { Authorization: 'Bearer other' } }, /authorization comes from auth/],
+    [{ url: 'http://example.com/', headers: { 'x-a': '1', 'X-A': '2' } }, /differ only in case/],
+    [{ url: 'http://user:pass@example.com/' }, /credentials in the url are not sent/],
     [{ url: 'http://example.com/', retrySchedule: [-1] }, /./],
     [{ url: 'http://example.com/', secret: 'not-a-secret' }, /whsec_/],
     [{ url: 'http://example.com/', id: 'bad/id' }, /endpoint ids/],
@@ -163,10 +179,13 @@ describe('delivery', () => {
     const ep = await endpoint({}, 410, 200);
     const first = await publish({ type: ep.type });
     await settled(first.id, 'push_failed');
-    // The worker disabled it; this API process sees that at its next refresh.
+    // The worker disabled it; API processes see that at their next refresh (two reads in a row: under
+    // test:cluster they go to both).
     await eventually(async () => {
-      const disabled = (await call('GET', `/endpoints/${ep.id}`)).body;
-      expect([disabled.enabled, disabled.disabledReason]).toEqual([false, expect.stringMatching(/410/)]);
+      for (let i = 0; i < 2; i++) {
+        const disabled = (await call('GET', `/endpoints/${ep.id}`)).body;
+        expect([disabled.enabled, disabled.disabledReason]).toEqual([false, expect.stringMatching(/410/)]);
+      }
     });
     const held = await publish({ type: ep.type });
     await settled(held.id, 'push_failed');
@@ -412,10 +431,12 @@ describe('health, rate limit and ordering', () => {
     const times = receiver.to(ep.path).map((h) => h.at);
     // A token bucket of 4/s with a burst of 4 lets at most 4 + 4t through in any t seconds: 20
     // deliveries need at least (20 - 4) / 4 = 4 s (less a little for the receiver's clock), and no
-    // second sees more than 8. Without the limit all 20 arrive within a few hundred ms.
+    // second sees more than 8, give or take one whose request took longer than the next one's (the
+    // receiver sees arrivals, Temporal counts dispatches: 9 were seen once on the cluster, whose 2
+    // workers each poll every partition). Without the limit all 20 arrive within a few hundred ms.
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3500);
     const maxInAnySecond = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
-    expect(maxInAnySecond).toBeLessThanOrEqual(8);
+    expect(maxInAnySecond).toBeLessThanOrEqual(9);
   });
 
   test('with ordering on, deliveries of one key arrive in publish order even when one is retried', async () => {

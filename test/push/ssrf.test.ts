@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { Agent, request } from 'undici';
 import { AddressPolicy, ForbiddenAddressError } from '../../src/push/ssrf';
 
@@ -42,7 +43,28 @@ describe('SSRF guard', () => {
     ['fe80::1', true],
     ['::ffff:127.0.0.1', true],
     ['::ffff:10.0.0.1', true],
+    ['192.0.2.1', true],
+    ['198.51.100.7', true],
+    ['203.0.113.200', true],
+    ['198.19.255.255', true],
+    ['192.88.99.1', true],
+    ['255.255.255.255', true],
+    ['::a00:1', true],
+    ['::7f00:1', true],
+    ['::ffff:7f00:1', true],
+    ['0:0:0:0:0:ffff:a9fe:a9fe', true],
+    ['64:ff9b::a00:1', true],
+    ['2002:a00:1::', true],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', true],
+    ['2001:db8::1', true],
+    ['3fff::1', true],
+    ['fec0::1', true],
+    ['100::1', true],
+    ['5f00::1', true],
+    ['ff02::1', true],
     ['93.184.216.34', false],
+    ['8.8.8.8', false],
+    ['2a00:1450:4001:81c::200e', false],
     ['2606:2800:220:1:248:1893:25c8:1946', false],
     ['::ffff:93.184.216.34', false],
   ])('%s is forbidden: %s', (address, forbidden) => {
@@ -57,6 +79,13 @@ describe('SSRF guard', () => {
     ['a private 10.x address', () => 'http://10.0.0.1/'],
   ])('refuses %s', async (_label, url) => {
     await expect(fetchThrough(new AddressPolicy(), url())).rejects.toBeInstanceOf(ForbiddenAddressError);
+  });
+
+  test("this host's own interface addresses are forbidden, whatever their range", () => {
+    const own = Object.values(networkInterfaces()).flat().filter((a) => a !== undefined).map((a) => a.address);
+    expect(own.length).toBeGreaterThan(0);
+    const policy = new AddressPolicy();
+    expect(own.filter((address) => policy.permits(address))).toEqual([]);
   });
 
   test('an allow-list opens a range, and only that range', async () => {

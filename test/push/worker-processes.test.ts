@@ -2,7 +2,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createConnection, createServer } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import type { RunningApi } from '../../src/api/server';
 import { startApi } from '../../src/api/server';
@@ -13,7 +12,8 @@ import { eventually } from '../helpers/eventually';
 import type { WorkerProcess } from '../helpers/worker-process';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { Receiver } from '../helpers/receiver';
-import { createDevServerEnv } from '../helpers/temporal';
+import type { TemporalEnv } from '../helpers/temporal';
+import { createTemporalEnv } from '../helpers/temporal';
 
 // Workers as real processes (`src/workers/main.ts`, as `npm run start:worker` runs it) on one task
 // queue, an API in this process, a real dev server: load sharing, SIGTERM drain, SIGKILL recovery,
@@ -23,7 +23,7 @@ jest.setTimeout(180_000);
 
 const taskQueue = `ferry-procs-${process.pid}`;
 const ns = 'procs';
-let temporal: TestWorkflowEnvironment;
+let temporal: TemporalEnv;
 let proxy: TcpProxy;
 let apiConnection: Connection;
 let api: RunningApi;
@@ -119,7 +119,7 @@ async function deliveredBy(eventId: string): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  temporal = await createDevServerEnv();
+  temporal = await createTemporalEnv();
   const [host = '127.0.0.1', port = '7233'] = temporal.connection.options.address.split(':');
   proxy = new TcpProxy({ host, port: Number(port) });
   await proxy.open();

@@ -1,6 +1,7 @@
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
+import { CLUSTER_ADDRESS } from '../helpers/temporal';
 
 /**
  * One queue with a ready backlog far larger than its index keeps in memory: it publishes, sizes
@@ -152,16 +153,29 @@ async function run(): Promise<void> {
   const seen: string[] = [];
   const peekMisses: string[] = [];
   let spilledBefore = settled.spilled;
+  let loadedBack = 0;
+  let headStillLoading = 0;
   while (seen.length < TOTAL) {
     expect(await size()).toBe(TOTAL - seen.length);
     const head = await peek();
-    const jobs = await ok<{ job_id: string }[]>(await call(`/api/${ns}/${queue}?count=${CONSUME_COUNT}&ttr=${TTR}`));
+    const answer = await call(`/api/${ns}/${queue}?count=${CONSUME_COUNT}&ttr=${TTR}`);
+    if (answer.status === 404) {
+      // Jobs remain (size said so) but their range is still loading from visibility: a lease waits
+      // 5 s for a refill, and PostgreSQL's visibility can lag longer under load. Asked again.
+      headStillLoading++;
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    const jobs = await ok<{ job_id: string }[]>(answer);
     expect(jobs.length).toBeGreaterThan(0);
     if (head !== jobs[0]!.job_id) peekMisses.push(`after ${seen.length}: peek ${head}, consumed ${jobs[0]!.job_id}`);
     seen.push(...jobs.map((j) => j.job_id));
     progress.consumed = seen.length;
     const { spilled } = await stats();
-    if (spilled < spilledBefore) progress.refills++;
+    if (spilled < spilledBefore) {
+      progress.refills++;
+      loadedBack += spilledBefore - spilled;
+    }
     spilledBefore = spilled;
   }
   const drainSeconds = (Date.now() - drainStarted) / 1000;
@@ -169,10 +183,16 @@ async function run(): Promise<void> {
     `scale: consumed ${seen.length} in ${drainSeconds.toFixed(1)} s (${(seen.length / drainSeconds).toFixed(1)} jobs/s) ` +
       `with size and peek before every call; ${progress.refills} refills of ${rangesSpilled}+ spilled ranges`,
   );
+  console.log(`scale: ${headStillLoading} consumes answered 'no job' while their jobs' range was still loading`);
+  // On the dev server the refill has always come within the lease's wait; on PostgreSQL it may not.
+  if (!CLUSTER_ADDRESS) expect(headStillLoading).toBe(0);
   expect(peekMisses).toEqual([]);
   expect(new Set(seen).size).toBe(TOTAL);
   expect(seen.filter((id) => !published.has(id))).toEqual([]);
-  expect(progress.refills).toBeGreaterThanOrEqual(rangesSpilled);
+  // Every spilled job came back from visibility, range by range: seen between two consume calls,
+  // so two ranges loaded in one interval count once (CI saw 40 drops for 42 ranges, and 45 for 41).
+  expect(loadedBack).toBeGreaterThanOrEqual(settled.spilled);
+  expect(progress.refills).toBeGreaterThanOrEqual(Math.ceil(rangesSpilled / 2));
   // FIFO: within one bulk call, body order; across calls, a job never comes before one whose call
   // was answered before its own call was sent. (Ids carry no time: they derive from the keys.)
   const outOfOrder = seen.slice(1).filter((id, i) => {

@@ -1,5 +1,7 @@
 import type { WorkflowClientInterceptor } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Client, ServiceError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { JobQueue } from '../../src/temporal/job-queue';
 import { FerryWorker } from '../../src/workers/worker';
@@ -11,6 +13,7 @@ import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
 import { eventually } from '../helpers/eventually';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 
+const { EventType } = temporal.api.enums.v1;
 const taskQueue = 'job-workflow-test';
 const ns = 'test';
 let env: TestWorkflowEnvironment;
@@ -36,6 +39,16 @@ afterAll(async () => {
   await running;
   await env.teardown();
 });
+
+/** One line per event (id, type, signal/update name): what a failed replay needs to be understood. */
+function eventList(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>): string {
+  return (history.events ?? [])
+    .map((e) => {
+      const name = e.workflowExecutionSignaledEventAttributes?.signalName ?? e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
+      return `${String(e.eventId)} ${String(EventType[e.eventType ?? 0]).replace('EVENT_TYPE_', '')}${name ? ` ${name}` : ''}`;
+    })
+    .join('\n');
+}
 
 /** Each test gets its own queue so their indexes never meet. */
 const freshQueue = () => `q${++queueCounter}`;
@@ -245,6 +258,27 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     await eventually(async () => expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, spilled: 0, head: [jobId] }));
   });
 
+  test("a lease settles the caller's earlier leases first", async () => {
+    const queue = freshQueue();
+    const ids = [await publish(queue), await publish(queue)];
+    const handle = env.client.workflow.getHandle(queueWorkflowId(ns, queue));
+    const [first] = await handle.executeUpdate(leaseUpdate, { args: [{ count: 1, leaseMs: 10_000 }] });
+    const [second] = await handle.executeUpdate(leaseUpdate, { args: [{ count: 1, leaseMs: 10_000, settle: [first!.jobId] }] });
+    expect([first?.jobId, second?.jobId]).toEqual(ids);
+    expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 0, leased: 1, spilled: 0, head: [] });
+  });
+
+  test('consumed leases end up settled, also when the lease meant to carry them finds nothing', async () => {
+    const queue = freshQueue();
+    const handle = env.client.workflow.getHandle(queueWorkflowId(ns, queue));
+    const ids = [await publish(queue), await publish(queue)];
+    expect((await consume([queue])).map((j) => j.jobId)).toEqual([ids[0]]);
+    expect((await consume([queue])).map((j) => j.jobId)).toEqual([ids[1]]);
+    // This lease is refused (nothing ready), so the settle it took is sent by signal.
+    expect(await consume([queue])).toEqual([]);
+    await eventually(async () => expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 0, leased: 0, spilled: 0, head: [] }));
+  });
+
   test('destroy drops ready jobs; delayed and working ones stay', async () => {
     const queue = freshQueue();
     const working = await publish(queue);
@@ -285,6 +319,33 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     const { jobIds } = await second;
     expect(await jobs.size(ns, queue)).toBe(1);
     expect((await consume([queue]))[0]?.jobId).toBe(jobIds[0]);
+  });
+
+  test('a retried publish indexes the job it started before at that first time, keeping FIFO', async () => {
+    const queue = freshQueue();
+    let failSignal = true;
+    // The first attempt starts its job, then loses its ready signal, as an API that died would.
+    const client = clientWith({
+      async signalWithStart(input, next) {
+        if (failSignal) {
+          failSignal = false;
+          throw new Error('connection lost');
+        }
+        return next(input);
+      },
+    });
+    const flaky = new JobQueue(client, taskQueue);
+    const request = { namespace: ns, queue, bodies: [Buffer.from('first')], delay: 0, ttl: 0, tries: 1, idempotencyKey: 'retried' };
+    await expect(flaky.publish(request)).rejects.toThrow('connection lost');
+    const later = await publish(queue);
+    const retry = await flaky.publish(request);
+    expect(retry.replayed).toBe(true);
+    expect(await jobs.size(ns, queue)).toBe(2);
+    expect((await consume([queue, queue])).map((j) => j.jobId)).toEqual(retry.jobIds);
+    expect((await consume([queue])).map((j) => j.jobId)).toEqual([later]);
+    // A job that left ready (consumed) is not indexed again by another retry.
+    await flaky.publish(request);
+    expect(await jobs.size(ns, queue)).toBe(0);
   });
 
   test('a lease the server aborted unapplied is sent again, and the consume gets its job', async () => {
@@ -351,7 +412,10 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     );
     const failures: string[] = [];
     for await (const replay of Worker.runReplayHistories({ workflowsPath }, histories)) {
-      if (replay.error) failures.push(`${replay.workflowId}: ${replay.error.message}`);
+      if (replay.error) {
+        const { history } = histories.find((h) => h.workflowId === replay.workflowId)!;
+        failures.push(`${replay.workflowId}: ${replay.error.message}\n${eventList(history)}`);
+      }
     }
     cold.forEach((w) => w.shutdown());
     await Promise.all(coldRunning);

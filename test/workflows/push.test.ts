@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
-import { healthPolicy } from '../../src/config';
+import { endpointQuotas, healthPolicy } from '../../src/config';
 import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
 import { PushService } from '../../src/temporal/push-service';
 import { OverloadedError, PublishGate } from '../../src/temporal/publish-gate';
@@ -9,7 +9,7 @@ import { FerryWorker } from '../../src/workers/worker';
 import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
 import { newEndpoint } from '../../src/workflows/endpoints';
 import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
-import { ENDPOINT_REGISTRY_WORKFLOW_ID, pushWorkflowId } from '../../src/workflows/ids';
+import { endpointRegistryWorkflowId, pushWorkflowId } from '../../src/workflows/ids';
 import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';
 import { pushViewQuery } from '../../src/workflows/push.messages';
 import { createSecret } from '../../src/push/signing';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   env = await createTimeSkippingEnv();
   worker = await FerryWorker.create({ connection: env.nativeConnection, client: env.client, namespace: env.namespace ?? 'default', taskQueue, config });
   running = worker.run();
-  directory = new EndpointDirectory(env.client, { taskQueue, policy: healthPolicy(config), refreshMs: 200, onRefreshError: () => undefined });
+  directory = new EndpointDirectory(env.client, { taskQueue, policy: healthPolicy(config), quotas: endpointQuotas(config), refreshMs: 200, onRefreshError: () => undefined });
   await directory.start();
   await eventually(async () => expect(directory.loaded).toBe(true), 20_000, 100);
   pushes = new PushService(env.client, taskQueue, directory);
@@ -92,9 +92,9 @@ async function settle(ids: string[]): Promise<PushView[]> {
   throw new Error(`pushes ${ids.join(', ')} did not settle`);
 }
 
-/** Workflow times of the registry's `admit` updates: each is a write to the one registry workflow. */
+/** Workflow times of the registry's `admit` updates: each is a write to the namespace's registry workflow. */
 async function admitTimes(): Promise<number[]> {
-  const history = await plain.workflow.getHandle(ENDPOINT_REGISTRY_WORKFLOW_ID).fetchHistory();
+  const history = await plain.workflow.getHandle(endpointRegistryWorkflowId(ns)).fetchHistory();
   return (history.events ?? [])
     .filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'admit')
     .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6));

@@ -7,7 +7,7 @@ import { version } from '../../../package.json';
 import type { TokenRecord } from '../../workflows/tokens.messages';
 import { badRequest, conflict, notFound } from '../errors';
 import { MAX_NAME_LENGTH } from '../params';
-import { DEFAULT_POOL, MIN_USER_TOKEN_LENGTH } from '../tokens';
+import { DEFAULT_POOL, MAX_TOKEN_DESCRIPTION, MIN_USER_TOKEN_LENGTH } from '../tokens';
 
 const NAME = /^[-_A-Za-z0-9]+$/;
 const limitBody = z.object({
@@ -61,6 +61,7 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
       const pick = (key: string) => request.query[key as 'token'] ?? (typeof form[key] === 'string' ? (form[key]) : undefined);
       const description = pick('description');
       if (!description) throw badRequest('invalid description');
+      if (description.length > MAX_TOKEN_DESCRIPTION) throw badRequest(`the description was too long (at most ${MAX_TOKEN_DESCRIPTION} characters)`);
       let token = pick('token');
       const pool = pick('pool') || DEFAULT_POOL;
       if (token?.includes(':')) {

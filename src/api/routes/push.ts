@@ -6,7 +6,7 @@ import { createSecret, publicKeyOf, schemeOf } from '../../push/signing';
 import type { Endpoint, EventTypeDefinition } from '../../workflows/endpoints.messages';
 import { newEndpoint } from '../../workflows/endpoints';
 import type { AttemptRecord, DeadLetterFilter, PushEvent, PushView } from '../../workflows/push.messages';
-import { badRequest, conflict, notFound, payloadTooLarge, unauthorized, unsupportedMediaType } from '../errors';
+import { badRequest, conflict, notFound, payloadTooLarge, tooManyRequests, unauthorized, unsupportedMediaType } from '../errors';
 import type { AttemptView, PublishBody } from '../push-schemas';
 import {
   bulkView,
@@ -44,6 +44,7 @@ import {
   toEndpointView,
   traceView,
 } from '../push-schemas';
+import { boundedJson } from '../json-body';
 import { errorResponse } from '../params';
 
 const newId = monotonicFactory();
@@ -89,16 +90,29 @@ const eventOf = (view: PushView) => ({
 /** Webhook push under /push/:namespace: endpoints, events, traces and the dead letter. */
 export const pushRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { tokens, endpoints, pushes, config, metrics } = app.ferry;
+  const { tokens, limiter, endpoints, pushes, config, metrics } = app.ferry;
   const maxEvent = config.FERRY_PUSH_MAX_EVENT_BYTES;
 
   // Push bodies are JSON (the queue API around this plugin takes raw bytes).
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, boundedJson(app.getDefaultJsonParser('error', 'error')));
+  app.decorateRequest('charged', undefined);
+
+  // Before the body is read: a request without a valid token costs no parsing. Reads are charged
+  // to the token's read limit, everything else to its write limit, as the queue API does.
+  app.addHook('onRequest', async (request) => {
+    const { namespace } = request.params as { namespace: string };
+    const check = await tokens.verify(namespace, presentedToken(request));
+    if (!check.ok) throw check.error === 'pool not found' ? notFound(check.error) : unauthorized(check.error);
+    const access = request.method === 'GET' ? 'read' : 'write';
+    if (!limiter.acquire(check.record, access)) throw tooManyRequests(`token(${check.record.id}) ${access} reach the limit rate, please retry later`);
+    request.charged = check.record;
+  });
+  // Only calls that succeeded count, as on the queue API.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.charged && reply.statusCode >= 400) limiter.refund(request.charged, request.method === 'GET' ? 'read' : 'write');
+  });
 
   app.addHook('preValidation', async (request) => {
-    const { namespace } = request.params as { namespace: string };
-    const check = tokens.check(namespace, presentedToken(request));
-    if (!check.ok) throw check.error === 'pool not found' ? notFound(check.error) : unauthorized(check.error);
     // Bytes or text here means the JSON parser did not run: another content type was sent.
     if (typeof request.body === 'string' || Buffer.isBuffer(request.body)) {
       throw unsupportedMediaType('push requests take JSON bodies (content-type: application/json)');

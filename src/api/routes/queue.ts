@@ -13,7 +13,7 @@ import {
   unauthorized,
 } from '../errors';
 import type { JobResponse } from '../params';
-import { errorResponse, jobParams, jobResponse, nameProblem, queueListProblem, queueParams, querySchemas } from '../params';
+import { consumeQueues, errorResponse, jobParams, jobResponse, nameProblem, queueListProblem, queueParams, querySchemas } from '../params';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,8 +71,9 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
   const maxJob = config.FERRY_MAX_JOB_BYTES;
   app.decorateRequest('charged', undefined);
 
-  // Names first, then the token, in lmstfy's order; before the query is validated.
-  app.addHook('preValidation', async (request) => {
+  // Names first, then the token, in lmstfy's order; before the body is read or the query validated,
+  // so a request without a valid token costs no body parsing.
+  app.addHook('onRequest', async (request) => {
     const { namespace, queue } = request.params as { namespace: string; queue: string };
     const problem = request.routeOptions.config.queueList
       ? queueListProblem(namespace, queue)
@@ -83,7 +84,7 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
     const header = request.headers['x-token'];
     const fromQuery = (request.query as { token?: unknown }).token;
     const raw = typeof header === 'string' && header !== '' ? header : typeof fromQuery === 'string' ? fromQuery : undefined;
-    const check = tokens.check(namespace, raw);
+    const check = await tokens.verify(namespace, raw);
     if (!check.ok) throw check.error === 'pool not found' ? notFound(check.error) : unauthorized(check.error);
     if (access === 'token') return;
     if (!limiter.acquire(check.record, access)) {
@@ -132,10 +133,11 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
     async (request, reply) => {
       const { namespace, queue, job_id } = request.params;
       const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-      // Unlike lmstfy, the old job is deleted only once the new one is valid, so bad input loses nothing.
+      // Unlike lmstfy, the old job is deleted only once the new one is durable: a republish refused
+      // by validation, the publish gate or Temporal leaves the old job as it was.
       const attributes = jobAttributes(request);
-      await jobs.delete(namespace, queue, job_id);
       const { jobIds } = await jobs.publish({ namespace, queue, bodies: [body], ...request.query, attributes });
+      await jobs.delete(namespace, queue, job_id);
       metrics.published(namespace, queue, 1);
       return reply.status(201).send({ msg: 'published', job_id: jobIds[0]! });
     },
@@ -185,7 +187,7 @@ export const queueRoutes: FastifyPluginAsync = async (fastify) => {
     },
     async (request) => {
       const { namespace } = request.params;
-      const queues = request.params.queue.split(',').filter(Boolean);
+      const queues = consumeQueues(request.params.queue);
       const { ttr, timeout, count, freeze_tries } = request.query;
       const aborted = new AbortController();
       request.raw.once('close', () => aborted.abort());
