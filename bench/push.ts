@@ -5,7 +5,7 @@
  * against Temporal's ceiling (a workflow with one activity, its worker in this process as Ferry's is),
  * interleaved in the same run. Writes bench/results/<date>-push.json.
  */
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { startFerry } from '../test/helpers/ferry';
 import { Receiver } from '../test/helpers/receiver';
 import { ceilingActivities } from './ceiling/activities';
@@ -18,7 +18,6 @@ const CONCURRENCY = 8;
 const RATIO_ROUNDS = 3;
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const ferry = await startFerry();
   const receiver = await Receiver.start();
   const ceilingWorker = await Worker.create({

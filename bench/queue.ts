@@ -2,7 +2,6 @@
  * `npm run bench`: latency of Ferry's queue paths against a real Temporal dev server and worker,
  * loopback only, bounded in count. Prints a table and writes bench/results/<date>.json.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startFerry } from '../test/helpers/ferry';
 import type { Summary } from './lib';
 import { since, sleep, summarize, writeReport } from './lib';
@@ -10,7 +9,6 @@ import { since, sleep, summarize, writeReport } from './lib';
 const N = Number(process.env.FERRY_BENCH_N ?? 300);
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const ferry = await startFerry();
   try {
     const token = await ferry.token('bench');
