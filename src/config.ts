@@ -1,5 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { DataConverter } from '@temporalio/common';
+import type { CodecKey } from './temporal/payload-codec';
+import { codecDataConverter, loadOrCreateKeyFile, parseCodecKeys } from './temporal/payload-codec';
 import type { EndpointQuotas } from './workflows/endpoints.messages';
 import type { IndexLimits } from './workflows/ordered-index';
 import { DEFAULT_INDEX_LIMITS } from './workflows/ordered-index';
@@ -19,6 +22,22 @@ export const configSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   FERRY_TASK_QUEUE: z.string().min(1).default('ferry'),
   FERRY_DATA_DIR: z.string().min(1).default('./.ferry'),
+  /**
+   * `<id>:<base64 of 32 bytes>[,…]`: the payload codec's keys, the first encrypting, all decrypting.
+   * Unset: the key file in FERRY_DATA_DIR, created on first start.
+   */
+  FERRY_CODEC_KEYS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return undefined;
+      try {
+        return parseCodecKeys(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Where the queue and push API listen: the one port meant for clients. */
   FERRY_HOST: z.string().min(1).default('127.0.0.1'),
   /** Where the admin API listens (tokens, limits, metrics); off loopback only with FERRY_ADMIN_ACCOUNTS. */
@@ -33,6 +52,11 @@ export const configSchema = z.object({
   FERRY_ADMIN_PORT: port.default(7778),
   FERRY_TEMPORAL_PORT: port.default(7233),
   FERRY_UI_PORT: port.default(8233),
+  /**
+   * Origins whose pages may call the codec endpoint (the Web UI's), comma-separated. Unset: the
+   * embedded Web UI at FERRY_UI_HOST:FERRY_UI_PORT, and as localhost when that is loopback.
+   */
+  FERRY_CODEC_CORS_ORIGINS: z.string().optional(),
   /** Where the worker publishes the metrics only job workflows see (expired, dead, consume-to-ack). */
   FERRY_WORKER_METRICS_PORT: port.default(9464),
   /**
@@ -176,6 +200,25 @@ export const indexLimits = (config: Config): IndexLimits => ({
   refillBelow: config.FERRY_INDEX_REFILL_BELOW,
   settleMs: config.FERRY_INDEX_SETTLE_MS,
 });
+
+/** Where a browser on this machine reaches the admin API's codec endpoint. */
+export function codecEndpointUrl(config: Config): string {
+  const host = ['0.0.0.0', '::'].includes(config.FERRY_ADMIN_HOST) ? '127.0.0.1' : config.FERRY_ADMIN_HOST;
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${config.FERRY_ADMIN_PORT}/codec`;
+}
+
+/** The origins allowed to call the codec endpoint from a browser. */
+export function codecCorsOrigins(config: Config): string[] {
+  if (config.FERRY_CODEC_CORS_ORIGINS !== undefined) return config.FERRY_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  const hosts = isLoopback(config.FERRY_UI_HOST) ? [config.FERRY_UI_HOST, 'localhost'] : [config.FERRY_UI_HOST];
+  return [...new Set(hosts)].map((host) => `http://${host}:${config.FERRY_UI_PORT}`);
+}
+
+/** The payload codec's keys: FERRY_CODEC_KEYS, or the data folder's key file. */
+export const codecKeys = (config: Config): CodecKey[] => config.FERRY_CODEC_KEYS ?? loadOrCreateKeyFile(config.FERRY_DATA_DIR);
+
+/** The data converter of every Temporal connection a Ferry process makes. */
+export const dataConverter = (config: Config): DataConverter => codecDataConverter(codecKeys(config));
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

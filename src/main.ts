@@ -1,5 +1,5 @@
 import type { Config } from './config';
-import { loadConfig } from './config';
+import { codecEndpointUrl, dataConverter, loadConfig } from './config';
 import { startApi } from './api/server';
 import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './temporal/dev-server';
@@ -25,10 +25,11 @@ async function main(config: Config): Promise<void> {
       port: config.FERRY_TEMPORAL_PORT,
       uiPort: config.FERRY_UI_PORT,
       namespace: config.TEMPORAL_NAMESPACE,
+      codecEndpoint: codecEndpointUrl(config),
     });
     address = devServer.address;
   }
-  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
+  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const workerConnection = await connectWorker(address);
   const worker = await FerryWorker.create({

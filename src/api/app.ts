@@ -1,3 +1,4 @@
+import type { PayloadCodec } from '@temporalio/common';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
@@ -25,6 +26,8 @@ export interface FerryServices {
   metrics: QueueMetrics;
   endpoints: EndpointDirectory;
   pushes: PushService;
+  /** The client's payload codecs, which the codec endpoint applies for the Web UI and the CLI. */
+  payloadCodecs: PayloadCodec[];
 }
 
 declare module 'fastify' {

@@ -102,7 +102,16 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     for (const size of await pushes.deadLetterSizes()) sizes.set(`${size.namespace}/${size.endpoint}`, size);
     return [...sizes.values()];
   });
-  const services: FerryServices = { config, jobs, tokens, limiter: new RateLimiter(), metrics, endpoints, pushes };
+  const services: FerryServices = {
+    config,
+    jobs,
+    tokens,
+    limiter: new RateLimiter(),
+    metrics,
+    endpoints,
+    pushes,
+    payloadCodecs: client.options.loadedDataConverter.payloadCodecs,
+  };
   const queueApp = await buildQueueApp(services, log);
   const adminApp = await buildAdminApp(services, log);
   const queueUrl = await queueApp.listen({ host: config.FERRY_HOST, port: config.FERRY_API_PORT });

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from '@temporalio/client';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 
 type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
@@ -22,10 +23,14 @@ export function retryWithinDeadline(): GrpcInterceptor {
   };
 }
 
-/** One client connection per process, shared by every request. */
-export async function connectClient(address: string, namespace: string): Promise<{ client: Client; connection: Connection }> {
+/** One client connection per process, shared by every request; its payloads pass through `dataConverter`'s codec. */
+export async function connectClient(
+  address: string,
+  namespace: string,
+  dataConverter: DataConverter,
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address, interceptors: [retryWithinDeadline()] });
-  return { client: new Client({ connection, namespace }), connection };
+  return { client: new Client({ connection, namespace, dataConverter }), connection };
 }
 
 export function connectWorker(address: string): Promise<NativeConnection> {

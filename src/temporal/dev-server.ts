@@ -23,6 +23,8 @@ export interface DevServerOptions {
   sqliteSynchronous?: 'normal' | 'full';
   /** Dynamic config on top of Ferry's (`key=value`), for comparisons (`npm run bench:servers`). */
   extraDynamicConfig?: string[];
+  /** The remote codec the Web UI decodes payloads with (Ferry's `/codec` on the admin API). */
+  codecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -57,6 +59,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...devServerSearchAttributeArgs(),
     ...devServerDynamicConfigArgs(),
     ...(options.extraDynamicConfig ?? []).flatMap((value) => ['--dynamic-config-value', value]),
+    ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];
   // Its own process group: Ctrl-C reaches Ferry only, which stops the server last, after the
   // worker has drained.

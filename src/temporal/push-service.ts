@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { defaultPayloadConverter, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { google, temporal } from '@temporalio/proto';
 import { matchesData } from '../push/data-filter';
@@ -388,7 +389,24 @@ export class PushService {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
+    await decodeTracedPayloads(history, this.client.options.loadedDataConverter.payloadCodecs);
     return traceFromHistory(history);
+  }
+}
+
+/** Passes, in place, the payloads `traceFromHistory` reads through the client's codecs (last first, as the SDK does). */
+async function decodeTracedPayloads(history: temporal.api.history.v1.IHistory, codecs: PayloadCodec[]): Promise<void> {
+  const decodeIn = async (holder: temporal.api.common.v1.IPayloads | null | undefined) => {
+    if (!holder?.payloads) return;
+    let payloads = holder.payloads;
+    for (const codec of [...codecs].reverse()) payloads = await codec.decode(payloads);
+    holder.payloads = payloads;
+  };
+  for (const event of history.events ?? []) {
+    await decodeIn(event.activityTaskScheduledEventAttributes?.input);
+    await decodeIn(event.activityTaskCompletedEventAttributes?.result);
+    await decodeIn(event.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.details);
+    await decodeIn(event.workflowExecutionSignaledEventAttributes?.input);
   }
 }
 

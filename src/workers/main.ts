@@ -1,4 +1,4 @@
-import { loadConfig } from '../config';
+import { dataConverter, loadConfig } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { connectClient, connectWorker } from '../temporal/connect';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   installWorkerRuntime(config.FERRY_WORKER_METRICS_HOST, config.FERRY_WORKER_METRICS_PORT);
   const address = config.TEMPORAL_ADDRESS ?? `${config.FERRY_TEMPORAL_HOST}:${config.FERRY_TEMPORAL_PORT}`;
-  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE);
+  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);
   const worker = await FerryWorker.create({ connection, client, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.FERRY_TASK_QUEUE, config });

@@ -62,16 +62,19 @@ export class FerryWorker {
       dispatcher,
       maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
     });
+    // The client's codec: what the API writes, the worker reads, and the other way round.
+    const { dataConverter } = client.options;
     const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config) }), ...push };
     const workers = await Promise.all(
       [taskQueue, indexTaskQueue(taskQueue)].map((queue) =>
-        Worker.create({ connection, namespace, taskQueue: queue, workflowBundle, activities, shutdownGraceTime: SHUTDOWN_GRACE }),
+        Worker.create({ connection, namespace, taskQueue: queue, workflowBundle, activities, dataConverter, shutdownGraceTime: SHUTDOWN_GRACE }),
       ),
     );
     const makeLimitedWorker = (queue: string, rate: number) =>
       Worker.create({
         connection,
         namespace,
+        dataConverter,
         taskQueue: queue,
         activities: { deliverToEndpoint: push.deliverToEndpoint },
         maxTaskQueueActivitiesPerSecond: rate,

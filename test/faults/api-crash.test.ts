@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { loadConfig } from '../../src/config';
 import { FerryWorker } from '../../src/workers/worker';
+import { TEST_CODEC_KEYS } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import { retryUnavailable, whileProgressing } from '../helpers/progressing';
 import { freePort } from '../helpers/ports';
@@ -36,6 +37,7 @@ async function startApiProcess(): Promise<{ child: ChildProcess; queue: string; 
       FERRY_API_PORT: String(apiPort),
       FERRY_ADMIN_PORT: String(adminPort),
       FERRY_LOG_LEVEL: 'warn',
+      FERRY_CODEC_KEYS: TEST_CODEC_KEYS,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,6 +10,7 @@ import { connectClient, connectWorker } from '../../src/temporal/connect';
 import type { DevServer } from '../../src/temporal/dev-server';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { FerryWorker } from '../../src/workers/worker';
+import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/ports';
 import { whileProgressing } from '../helpers/progressing';
@@ -87,7 +88,7 @@ beforeAll(async () => {
     FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
     FERRY_ENDPOINT_REFRESH_MS: '300',
   });
-  const { client, connection } = await connectClient(address, 'default');
+  const { client, connection } = await connectClient(address, 'default', testDataConverter);
   const workerConnection = await connectWorker(address);
   worker = await FerryWorker.create({ connection: workerConnection, client, namespace: 'default', taskQueue: config.FERRY_TASK_QUEUE, config });
   running = worker.run();

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { TEST_CODEC_KEYS } from './codec';
 import { eventually } from './eventually';
 import { freePort } from './ports';
 
@@ -24,6 +25,7 @@ export async function startApiProcess(address: string, taskQueue: string, env: P
       FERRY_TASK_QUEUE: taskQueue,
       FERRY_API_PORT: String(queuePort),
       FERRY_ADMIN_PORT: String(adminPort),
+      FERRY_CODEC_KEYS: TEST_CODEC_KEYS,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

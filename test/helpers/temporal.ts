@@ -3,6 +3,7 @@ import { connectClient, connectWorker } from '../../src/temporal/connect';
 import { devServerDynamicConfigArgs } from '../../src/temporal/dynamic-config';
 import { addSearchAttributes, devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
 import { temporalTools as tools } from '../../src/temporal/tools';
+import { testDataConverter } from './codec';
 import { installTestRuntime } from './runtime';
 
 /** What an integration suite needs of a Temporal server: a dev server it owns, or the cluster `npm run test:cluster` shares. */
@@ -26,7 +27,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   installTestRuntime();
   const path = tools().testServer;
   const env = await TestWorkflowEnvironment.createTimeSkipping(
-    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+    { client: { dataConverter: testDataConverter }, ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}) },
   );
   await addSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
@@ -42,7 +43,7 @@ export async function createTemporalEnv(): Promise<TemporalEnv> {
   if (CLUSTER_ADDRESS) {
     const namespace = 'default';
     // As the API and worker processes connect in production.
-    const { client, connection } = await connectClient(CLUSTER_ADDRESS, namespace);
+    const { client, connection } = await connectClient(CLUSTER_ADDRESS, namespace, testDataConverter);
     const nativeConnection = await connectWorker(CLUSTER_ADDRESS);
     return {
       client,
@@ -57,6 +58,7 @@ export async function createTemporalEnv(): Promise<TemporalEnv> {
   }
   const path = tools().temporal;
   return TestWorkflowEnvironment.createLocal({
+    client: { dataConverter: testDataConverter },
     server: {
       ip: '127.0.0.1',
       ...(path ? { executable: { type: 'existing-path', path } } : {}),

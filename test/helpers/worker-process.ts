@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { Connection } from '@temporalio/client';
+import { TEST_CODEC_KEYS } from './codec';
 import { eventually } from './eventually';
 import { freePort } from './ports';
 
@@ -37,6 +38,7 @@ export async function startWorkerProcess(connection: Connection, taskQueue: stri
       FERRY_WORKER_METRICS_PORT: String(metricsPort),
       FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
       FERRY_ENDPOINT_REFRESH_MS: '300',
+      FERRY_CODEC_KEYS: TEST_CODEC_KEYS,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

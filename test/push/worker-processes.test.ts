@@ -8,6 +8,7 @@ import { startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { connectClient } from '../../src/temporal/connect';
 import { pushWorkflowId } from '../../src/workflows/ids';
+import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import type { WorkerProcess } from '../helpers/worker-process';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -125,7 +126,7 @@ beforeAll(async () => {
   await proxy.open();
   receiver = await Receiver.start();
   await Promise.all([startWorker(), startWorker()]);
-  ({ client, connection: apiConnection } = await connectClient(`127.0.0.1:${proxy.port}`, 'default'));
+  ({ client, connection: apiConnection } = await connectClient(`127.0.0.1:${proxy.port}`, 'default', testDataConverter));
   api = await startApi(
     loadConfig({ FERRY_API_PORT: '0', FERRY_ADMIN_PORT: '0', FERRY_TASK_QUEUE: taskQueue, FERRY_TOKEN_REFRESH_MS: '500', FERRY_ENDPOINT_REFRESH_MS: '300' }),
     client,

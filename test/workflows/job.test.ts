@@ -10,6 +10,7 @@ import { createActivities } from '../../src/activities';
 import { deadLetterWorkflowId, indexTaskQueue, jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
 import type { JobState, JobView } from '../../src/workflows/job.messages';
 import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
+import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 
@@ -77,11 +78,11 @@ const state = async (queue: string, jobId: string): Promise<JobState | undefined
  * workflow (it gives every workflow a 10-year execution timeout). Time moves only by env.sleep here.
  */
 const result = (queue: string, jobId: string) =>
-  new Client({ connection: env.connection, namespace: env.namespace }).workflow.getHandle(jobWorkflowId(ns, queue, jobId)).result();
+  new Client({ connection: env.connection, namespace: env.namespace, dataConverter: testDataConverter }).workflow.getHandle(jobWorkflowId(ns, queue, jobId)).result();
 
 /** A client whose calls go through `interceptor` first: how a test plays a slow or failing server. */
 const clientWith = (interceptor: WorkflowClientInterceptor) =>
-  new Client({ connection: env.connection, namespace: env.namespace, interceptors: { workflow: [interceptor] } });
+  new Client({ connection: env.connection, namespace: env.namespace, dataConverter: testDataConverter, interceptors: { workflow: [interceptor] } });
 
 describe('JobWorkflow and its queue indexes (time-skipping)', () => {
   test('a delayed job becomes ready when its delay has passed, not before', async () => {
@@ -382,7 +383,7 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     const workflowsPath = require.resolve('../../src/workflows');
     const cold = await Promise.all(
       [coldQueue, indexTaskQueue(coldQueue)].map((queue) =>
-        Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowsPath, activities, maxCachedWorkflows: 0 }),
+        Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowsPath, activities, dataConverter: testDataConverter, maxCachedWorkflows: 0 }),
       ),
     );
     const coldRunning = cold.map((w) => w.run());
@@ -411,7 +412,7 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
       workflowIds.map(async (workflowId) => ({ workflowId, history: await env.client.workflow.getHandle(workflowId).fetchHistory() })),
     );
     const failures: string[] = [];
-    for await (const replay of Worker.runReplayHistories({ workflowsPath }, histories)) {
+    for await (const replay of Worker.runReplayHistories({ workflowsPath, dataConverter: testDataConverter }, histories)) {
       if (replay.error) {
         const { history } = histories.find((h) => h.workflowId === replay.workflowId)!;
         failures.push(`${replay.workflowId}: ${replay.error.message}\n${eventList(history)}`);

@@ -8,6 +8,7 @@ import { PushService } from '../../src/temporal/push-service';
 import { FerryWorker } from '../../src/workers/worker';
 import { newEndpoint } from '../../src/workflows/endpoints';
 import { pushWorkflowId } from '../../src/workflows/ids';
+import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import { Receiver } from '../helpers/receiver';
 import { createTimeSkippingEnv } from '../helpers/temporal';
@@ -63,7 +64,7 @@ test('large events behind a pause of 12 hours keep small histories: no body in a
     await pushes.publish(ns, { event: { id: eventId, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: { marker }, metadata: null }, endpoints: [id] });
   }
   for (let hour = 0; hour < 12; hour++) await env.sleep('1h');
-  const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+  const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
   const histories = await Promise.all(eventIds.map((eventId) => plain.workflow.getHandle(pushWorkflowId(ns, eventId)).fetchHistory()));
   const scheduled = histories.map((h) => (h.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes).length);
   console.log(`activities scheduled per push over 12 hours: ${scheduled.join(' ')}; history bytes: ${histories.map((h) => JSON.stringify(h).length).join(' ')}`);

@@ -13,6 +13,7 @@ import { endpointRegistryWorkflowId, pushWorkflowId } from '../../src/workflows/
 import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';
 import { pushViewQuery } from '../../src/workflows/push.messages';
 import { createSecret } from '../../src/push/signing';
+import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import type { Reply } from '../helpers/receiver';
 import { Receiver } from '../helpers/receiver';
@@ -46,7 +47,7 @@ beforeAll(async () => {
   await eventually(async () => expect(directory.loaded).toBe(true), 20_000, 100);
   pushes = new PushService(env.client, taskQueue, directory);
   receiver = await Receiver.start();
-  plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+  plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
 }, 60_000);
 
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { version } from '../../../package.json';
 import type { TokenRecord } from '../../workflows/tokens.messages';
 import { badRequest, conflict, notFound } from '../errors';
+import { codecRoutes } from './codec';
 import { MAX_NAME_LENGTH } from '../params';
 import { DEFAULT_POOL, MAX_TOKEN_DESCRIPTION, MIN_USER_TOKEN_LENGTH } from '../tokens';
 
@@ -36,6 +37,7 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
   });
   // lmstfy guards tokens and limits with basic auth only when accounts are configured.
   const guarded = accounts.length > 0 ? { onRequest: app.basicAuth } : {};
+  await app.register(codecRoutes, { prefix: '/codec', guard: guarded });
 
   const namespaceParams = z.object({ namespace: z.string() }).superRefine(({ namespace }, ctx) => {
     if (namespace.length > MAX_NAME_LENGTH) ctx.addIssue({ code: 'custom', message: 'the namespace name was too long' });

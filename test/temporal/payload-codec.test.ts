@@ -1,0 +1,118 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { ConfigError, loadConfig } from '../../src/config';
+import {
+  codecKeyFile,
+  ENCRYPTED_ENCODING,
+  FerryPayloadCodec,
+  loadOrCreateKeyFile,
+  newCodecKey,
+  parseCodecKeys,
+  UnknownCodecKeyError,
+} from '../../src/temporal/payload-codec';
+
+const keyA = parseCodecKeys(newCodecKey().replace(/^[^:]+/, 'a'));
+const keyB = parseCodecKeys(newCodecKey().replace(/^[^:]+/, 'b'));
+const payloadOf = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
+const valueOf = (payload: Payload): unknown => defaultPayloadConverter.fromPayload(payload);
+const metadataKeys = (payload: Payload) => Object.keys(payload.metadata ?? {}).sort();
+
+describe('FerryPayloadCodec', () => {
+  test('small and large payloads come back exact; only the encoding, key id and compression flag are readable', async () => {
+    const codec = new FerryPayloadCodec(keyA);
+    const small = { body: 'secret-marker-small' };
+    const large = { body: `secret-marker-large ${'x'.repeat(100_000)}` };
+    const [sealedSmall, sealedLarge] = await codec.encode([payloadOf(small), payloadOf(large)]);
+    for (const sealed of [sealedSmall!, sealedLarge!]) {
+      expect(Buffer.from(sealed.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
+      expect(Buffer.from(sealed.metadata!['encryption-key-id']!).toString()).toBe('a');
+      expect(Buffer.from(sealed.data!).toString('latin1')).not.toContain('secret-marker');
+      expect(Buffer.from(sealed.data!).toString('latin1')).not.toContain('json/plain');
+    }
+    expect(metadataKeys(sealedSmall!)).toEqual(['encoding', 'encryption-key-id']);
+    expect(metadataKeys(sealedLarge!)).toEqual(['encoding', 'encryption-key-id', 'ferry-compression']);
+    // Deflated before it was sealed: 100 KB of one letter takes a few hundred bytes.
+    expect(sealedLarge!.data!.length).toBeLessThan(2_000);
+    const [openedSmall, openedLarge] = await codec.decode([sealedSmall!, sealedLarge!]);
+    expect(valueOf(openedSmall!)).toEqual(small);
+    expect(valueOf(openedLarge!)).toEqual(large);
+  });
+
+  test('the same payload twice seals to different bytes (a fresh IV each time)', async () => {
+    const codec = new FerryPayloadCodec(keyA);
+    const [one, two] = await codec.encode([payloadOf('same'), payloadOf('same')]);
+    expect(Buffer.from(one!.data!).equals(Buffer.from(two!.data!))).toBe(false);
+  });
+
+  test('plain payloads, written before the codec, are read as they are', async () => {
+    const plain = payloadOf({ old: true });
+    expect(await new FerryPayloadCodec(keyA).decode([plain])).toEqual([plain]);
+  });
+
+  test('rotation: B first still reads A; once A is dropped, an A payload fails with a typed error', async () => {
+    const [underA] = await new FerryPayloadCodec(keyA).encode([payloadOf('written under A')]);
+    const rotated = new FerryPayloadCodec([...keyB, ...keyA]);
+    expect(valueOf((await rotated.decode([underA!]))[0]!)).toBe('written under A');
+    const [underB] = await rotated.encode([payloadOf('new')]);
+    expect(Buffer.from(underB!.metadata!['encryption-key-id']!).toString()).toBe('b');
+
+    const dropped = new FerryPayloadCodec(keyB);
+    const failure = await dropped.decode([underA!]).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(UnknownCodecKeyError);
+    expect(failure).toMatchObject({ code: 'CODEC_KEY_UNKNOWN', keyId: 'a' });
+  });
+
+  test('a payload altered at rest fails authentication instead of decoding to garbage', async () => {
+    const codec = new FerryPayloadCodec(keyA);
+    const [sealed] = await codec.encode([payloadOf('intact')]);
+    const data = Buffer.from(sealed!.data!);
+    data[20] = data[20]! ^ 1;
+    await expect(codec.decode([{ ...sealed!, data }])).rejects.toThrow(/authenticate/);
+  });
+});
+
+describe('keys', () => {
+  test('FERRY_CODEC_KEYS takes id:base64 pairs, the first one encrypting', () => {
+    const a = newCodecKey();
+    const b = newCodecKey().replace(/^[^:]+/, 'other');
+    expect(loadConfig({ FERRY_CODEC_KEYS: `${a},${b}` }).FERRY_CODEC_KEYS!.map((k) => k.id)).toEqual([a.split(':')[0], 'other']);
+    expect(loadConfig({}).FERRY_CODEC_KEYS).toBeUndefined();
+  });
+
+  test.each([
+    ['no id', 'nokey', /key 1: expected <id>:<base64 key>/],
+    ['a 16-byte key', `a:${Buffer.alloc(16).toString('base64')}`, /key "a": expected the base64 of 32 bytes/],
+    ['no base64', 'a:not base64!', /key "a": expected the base64 of 32 bytes/],
+    ['one id twice', `a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32, 1).toString('base64')}`, /key "a" is given twice/],
+  ])('a malformed FERRY_CODEC_KEYS (%s) stops start-up with a message that shows no key', (_label, value, message) => {
+    expect(() => loadConfig({ FERRY_CODEC_KEYS: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ FERRY_CODEC_KEYS: value })).toThrow(message);
+    const key = value.split(':')[1]?.split(',')[0];
+    if (key && key.length > 8) {
+      try {
+        loadConfig({ FERRY_CODEC_KEYS: value });
+      } catch (err) {
+        expect((err as Error).message).not.toContain(key);
+      }
+    }
+  });
+
+  test('without FERRY_CODEC_KEYS the data folder gets a key file, mode 0600, used from then on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-codec-'));
+    try {
+      const first = loadOrCreateKeyFile(dir);
+      expect(statSync(codecKeyFile(dir)).mode & 0o777).toBe(0o600);
+      expect(first).toHaveLength(1);
+      expect(first[0]!.key).toHaveLength(32);
+      const again = loadOrCreateKeyFile(dir);
+      expect(again[0]!.id).toBe(first[0]!.id);
+      expect(again[0]!.key.equals(first[0]!.key)).toBe(true);
+      expect(readFileSync(codecKeyFile(dir), 'utf8').trim()).toBe(`${first[0]!.id}:${first[0]!.key.toString('base64')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
