@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config';
-import { loadConfig } from '../config';
+import { codecEndpointUrl, codecKeys, loadConfig } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { startTemporalCluster } from './temporal-cluster';
 import { startUiServer } from './ui-server';
@@ -33,6 +33,8 @@ const stopProcess = (child: ChildProcess) =>
  */
 async function main(config: Config): Promise<void> {
   const started = Date.now();
+  // Made (or checked) once here: every worker and API process then reads the same key file.
+  codecKeys(config);
   const root = resolve(config.FERRY_DATA_DIR, 'cluster');
   const host = config.FERRY_TEMPORAL_HOST;
   const cluster = await startTemporalCluster({
@@ -50,6 +52,7 @@ async function main(config: Config): Promise<void> {
     host: config.FERRY_UI_HOST,
     port: config.FERRY_UI_PORT,
     namespace: config.TEMPORAL_NAMESPACE,
+    codecEndpoint: codecEndpointUrl(config),
   });
 
   const common = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE };

@@ -12,19 +12,22 @@ export interface UiServer {
  * Starts Temporal's Web UI server (the one the CLI embeds, built by `scripts/temporal-tools.mjs
  * --server`) for `temporalAddress`, and waits until it answers.
  */
-export async function startUiServer({ dataDir, temporalAddress, host, port, namespace }: {
+export async function startUiServer({ dataDir, temporalAddress, host, port, namespace, codecEndpoint }: {
   dataDir: string;
   temporalAddress: string;
   host: string;
   port: number;
   namespace: string;
+  /** The remote codec the browser decodes payloads with (Ferry's `/codec` on the admin API). */
+  codecEndpoint: string;
 }): Promise<UiServer> {
   const { uiServer } = temporalTools();
   if (!uiServer) throw new Error('the Temporal UI server is missing: run `node scripts/temporal-tools.mjs --server`');
   mkdirSync(join(dataDir, 'config'), { recursive: true });
   writeFileSync(
     join(dataDir, 'config', 'ferry.yaml'),
-    `temporalGrpcAddress: "${temporalAddress}"\nhost: "${host}"\nport: ${port}\nenableUi: true\ndefaultNamespace: "${namespace}"\n`,
+    `temporalGrpcAddress: "${temporalAddress}"\nhost: "${host}"\nport: ${port}\nenableUi: true\ndefaultNamespace: "${namespace}"\n` +
+      `codec:\n  endpoint: "${codecEndpoint}"\n`,
   );
   const child = spawn(uiServer, ['--root', dataDir, '--config', 'config', '--env', 'ferry', 'start'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   child.once('error', () => undefined);
