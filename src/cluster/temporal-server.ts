@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { waitForFrontend } from '../temporal/dev-server';
 import { temporalTools } from '../temporal/tools';
 import type { Postgres } from './postgres';
 import { POSTGRES_USER } from './postgres';
@@ -144,19 +144,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const address = `${options.host}:${options.port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal-server exited with ${child.exitCode ?? child.signalCode}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.close();
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`temporal-server did not answer on ${address} within 120 s`, { cause: err });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await waitForFrontend(child, address, { name: 'temporal-server', timeoutMs: 120_000, pollMs: 500 });
   return {
     address,
     pid: child.pid!,

@@ -70,24 +70,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const address = `${options.host}:${options.port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`temporal dev server (${cli}) exited with ${child.exitCode ?? child.signalCode}; is port ${options.port} free?`);
-    }
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.close();
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`temporal dev server did not answer on ${address} within 60 s`, { cause: err });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  await waitForFrontend(child, address, { name: `temporal dev server (${cli})`, timeoutMs: 60_000, pollMs: 250, hint: `; is port ${options.port} free?` });
   return {
     address,
     uiUrl: `http://${options.uiHost ?? options.host}:${options.uiPort}`,
@@ -101,4 +84,31 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Waits until the Temporal frontend a child process serves at `address` answers; throws when the
+ * child exits first, or (killing it) when `timeoutMs` pass.
+ */
+export async function waitForFrontend(
+  child: ChildProcess,
+  address: string,
+  { name, timeoutMs, pollMs, hint = '' }: { name: string; timeoutMs: number; pollMs: number; hint?: string },
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}${hint}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`${name} did not answer on ${address} within ${timeoutMs / 1000} s`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
 }
