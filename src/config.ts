@@ -217,6 +217,9 @@ export function codecCorsOrigins(config: Config): string[] {
 /** The payload codec's keys: FERRY_CODEC_KEYS, or the data folder's key file. */
 export const codecKeys = (config: Config): CodecKey[] => config.FERRY_CODEC_KEYS ?? loadOrCreateKeyFile(config.FERRY_DATA_DIR);
 
+/** The Temporal frontend the API and worker processes connect to. */
+export const temporalAddress = (config: Config): string => config.TEMPORAL_ADDRESS ?? `${config.FERRY_TEMPORAL_HOST}:${config.FERRY_TEMPORAL_PORT}`;
+
 /** The data converter of every Temporal connection a Ferry process makes. */
 export const dataConverter = (config: Config): DataConverter => codecDataConverter(codecKeys(config));
 

@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError } from '@temporalio/client';
 import { EventSchemaError, InvalidSchemaError } from '../push/event-schemas';
 import { QuotaExceededError } from '../temporal/namespaced-registry';
+import { UnknownCodecKeyError } from '../temporal/payload-codec';
 import { OverloadedError } from '../temporal/publish-gate';
 import { EndpointsNotLoadedError, FanOutTooLargeError, UnknownEndpointError } from '../temporal/push-service';
 import { TokensNotLoadedError } from './tokens';
@@ -56,6 +57,11 @@ function temporalFailureCode(err: unknown): number | undefined {
   return undefined;
 }
 
+function causeOfType<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
+  return undefined;
+}
+
 /** The one place where errors become HTTP answers. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -73,6 +79,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'body too large' });
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: err.message });
+    }
+    const unreadable = causeOfType(err, UnknownCodecKeyError);
+    if (unreadable) {
+      // The operator's to mend (the key must come back), not the client's, and a retry cannot
+      // succeed before that: a 500, saying what is missing.
+      request.log.error({ keyId: unreadable.keyId }, unreadable.message);
+      return reply.status(500).send({ error: unreadable.message, code: unreadable.code });
     }
     const code = temporalFailureCode(err);
     if (code !== undefined) {

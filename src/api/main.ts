@@ -1,4 +1,4 @@
-import { dataConverter, loadConfig } from '../config';
+import { dataConverter, loadConfig, temporalAddress } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { connectClient } from '../temporal/connect';
 import { startApi } from './server';
@@ -6,7 +6,7 @@ import { startApi } from './server';
 /** The HTTP API alone, for deployments that scale API replicas apart from workers. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const address = config.TEMPORAL_ADDRESS ?? `${config.FERRY_TEMPORAL_HOST}:${config.FERRY_TEMPORAL_PORT}`;
+  const address = temporalAddress(config);
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
   const api = await startApi(config, client);
   console.log(`queue API ${api.queueUrl}, admin API ${api.adminUrl}, Temporal ${address}`);

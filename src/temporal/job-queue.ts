@@ -29,6 +29,8 @@ import { Coalescer, takeInOrder } from './coalescer';
 import type { PublishGate } from './publish-gate';
 import { LeaseSettler } from './lease-settler';
 import { ReadyWatcher } from './ready-watcher';
+import { missingCodecKey } from './codec-key-usage';
+import { UnknownCodecKeyError } from './payload-codec';
 
 export interface PublishRequest {
   namespace: string;
@@ -78,6 +80,11 @@ const LEASE_MS = 15_000;
 
 /** How long a batch's settles wait for the next lease to carry them before a signal does. */
 const SETTLE_DELAY_MS = 100;
+/**
+ * A consume update unanswered after this long may be on a job no worker can read (its payloads
+ * under a codec key that was dropped): the job's history is then checked.
+ */
+const UNREADABLE_CHECK_MS = 2000;
 
 /** A lease the server aborted unapplied is sent again this many times in all before the consume answers 503. */
 const LEASE_ATTEMPTS = 3;
@@ -239,8 +246,16 @@ export class JobQueue {
       return ['acked', 'expired', 'destroyed'].includes(view.state) ? undefined : view;
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err;
+      throw (await this.unreadable(namespace, queue, jobId)) ?? err;
     }
+  }
+
+  /** The typed error for a job whose payloads are under a codec key this process lacks, if it is one. */
+  private async unreadable(namespace: string, queue: string, jobId: string): Promise<UnknownCodecKeyError | undefined> {
+    const keyId = await this.client
+      .withDeadline(Date.now() + UNREADABLE_CHECK_MS, () => missingCodecKey(this.client, jobWorkflowId(namespace, queue, jobId)))
+      .catch(() => undefined);
+    return keyId === undefined ? undefined : new UnknownCodecKeyError(keyId, `job ${jobId}`);
   }
 
   /**
@@ -348,28 +363,52 @@ export class JobQueue {
     return this.client.workflow.getHandle(jobWorkflowId(namespace, queue, jobId));
   }
 
-  /** Leases from one queue and moves the leased jobs to working, replacing leases that went stale. */
+  /**
+   * Leases from one queue and moves the leased jobs to working, replacing leases that went stale.
+   * A job no worker can read is passed over (it stays ready, and its lease runs out); when nothing
+   * else was taken, its error is the answer.
+   */
   private async takeReady(namespace: string, queue: string, request: ConsumeRequest): Promise<JobView[]> {
     const taken: JobView[] = [];
+    let unreadable: UnknownCodecKeyError | undefined;
     for (;;) {
       const leases = await this.leaseCoalescer(namespace, queue).run(request.count - taken.length);
-      if (leases.length === 0) return taken;
-      const results = await Promise.all(
-        leases.map((lease) =>
-          this.job(namespace, queue, lease.jobId)
-            .executeUpdate(consumeUpdate, { args: [{ ttr: request.ttr, freezeTries: request.freezeTries }] })
-            .catch((err: unknown) => {
-              // Rejected: the job left ready since it was indexed (acked, expired, consumed elsewhere).
-              if (err instanceof WorkflowUpdateFailedError || isNotFound(err)) return undefined;
-              throw err;
-            }),
-        ),
-      );
-      for (const view of results) if (view) taken.push(view);
-      // Every lease of the batch is settled, on the next lease or by a signal: consumed jobs are
-      // working now, and the rest left ready while they were indexed.
-      this.settler(namespace, queue).add(leases.map((l) => l.jobId));
-      if (taken.length >= request.count || results.every((r) => r !== undefined)) return taken;
+      if (leases.length === 0) {
+        if (taken.length === 0 && unreadable) throw unreadable;
+        return taken;
+      }
+      const results = await Promise.all(leases.map((lease) => this.consumeLeased(namespace, queue, lease.jobId, request)));
+      for (const result of results) {
+        if (result instanceof UnknownCodecKeyError) unreadable = result;
+        else if (result) taken.push(result);
+      }
+      // Every other lease of the batch is settled, on the next lease or by a signal: consumed jobs
+      // are working now, and the rest left ready while they were indexed.
+      this.settler(namespace, queue).add(leases.filter((_, i) => !(results[i] instanceof UnknownCodecKeyError)).map((l) => l.jobId));
+      if (taken.length >= request.count || results.every((r) => r !== undefined && !(r instanceof UnknownCodecKeyError))) return taken;
+    }
+  }
+
+  /** Moves one leased job to working: its view, or undefined when it left ready, or why no worker can read it. */
+  private async consumeLeased(namespace: string, queue: string, jobId: string, request: ConsumeRequest): Promise<JobView | undefined | UnknownCodecKeyError> {
+    const consumed = this.job(namespace, queue, jobId)
+      .executeUpdate(consumeUpdate, { args: [{ ttr: request.ttr, freezeTries: request.freezeTries }] })
+      .catch(async (err: unknown) => {
+        // Rejected: the job left ready since it was indexed (acked, expired, consumed elsewhere).
+        if (err instanceof WorkflowUpdateFailedError || isNotFound(err)) return undefined;
+        // Also refused so while the job's workflow task is failing, as an unreadable payload makes it.
+        const unreadable = isUnappliedUpdate(err) ? await this.unreadable(namespace, queue, jobId) : undefined;
+        if (unreadable) return unreadable;
+        throw err;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const unreadable = new Promise<UnknownCodecKeyError>((resolve) => {
+      timer = setTimeout(() => void this.unreadable(namespace, queue, jobId).then((err) => err && resolve(err)), UNREADABLE_CHECK_MS);
+    });
+    try {
+      return await Promise.race([consumed, unreadable]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

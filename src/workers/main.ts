@@ -1,4 +1,4 @@
-import { dataConverter, loadConfig } from '../config';
+import { dataConverter, loadConfig, temporalAddress } from '../config';
 import { exitOnStartupError, onShutdownSignal } from '../process';
 import { connectClient, connectWorker } from '../temporal/connect';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -8,7 +8,7 @@ import { FerryWorker, installWorkerRuntime } from './worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   installWorkerRuntime(config.FERRY_WORKER_METRICS_HOST, config.FERRY_WORKER_METRICS_PORT);
-  const address = config.TEMPORAL_ADDRESS ?? `${config.FERRY_TEMPORAL_HOST}:${config.FERRY_TEMPORAL_PORT}`;
+  const address = temporalAddress(config);
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const connection = await connectWorker(address);

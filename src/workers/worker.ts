@@ -46,7 +46,13 @@ export class FerryWorker {
   ) {}
 
   static async create({ connection, client, namespace, taskQueue, config = loadConfig({}) }: FerryWorkerOptions): Promise<FerryWorker> {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler });
+    // The client's codec: what the API writes, the worker reads, and the other way round.
+    const { dataConverter } = client.options;
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      failureConverterPath: dataConverter?.failureConverterPath,
+      logger: quietBundler,
+    });
     const directory = new EndpointDirectory(client, {
       taskQueue,
       policy: healthPolicy(config),
@@ -62,8 +68,6 @@ export class FerryWorker {
       dispatcher,
       maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
     });
-    // The client's codec: what the API writes, the worker reads, and the other way round.
-    const { dataConverter } = client.options;
     const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config) }), ...push };
     const workers = await Promise.all(
       [taskQueue, indexTaskQueue(taskQueue)].map((queue) =>

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
 import type { RegistryCatalog } from './catalog.messages';
 import { catalogQuery, namespaceChangedSignal, QUOTA_EXCEEDED } from './catalog.messages';
 import { RunBudget } from './run-budget';
@@ -11,6 +11,7 @@ export async function RegistryCatalogWorkflow(catalog: RegistryCatalog): Promise
   const namespaces = { ...catalog.namespaces };
   let version = catalog.version;
   let signals = 0;
+  const budget = new RunBudget();
   setHandler(namespaceChangedSignal, ({ namespace, version: moved }) => {
     signals++;
     if ((namespaces[namespace] ?? -1) >= moved) return;
@@ -18,7 +19,7 @@ export async function RegistryCatalogWorkflow(catalog: RegistryCatalog): Promise
     version++;
   });
   setHandler(catalogQuery, ({ knownVersion }) => (knownVersion === version ? null : { version, namespaces }));
-  await condition(() => signals >= RunBudget.MAX_UPDATES_PER_RUN || workflowInfo().continueAsNewSuggested);
+  await condition(() => signals >= RunBudget.MAX_UPDATES_PER_RUN || budget.exhausted);
   await continueAsNew<typeof RegistryCatalogWorkflow>({ version, namespaces });
 }
 

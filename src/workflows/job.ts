@@ -18,6 +18,7 @@ import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery, respawnSignal
 import type { IndexEntry } from './ordered-index';
 import { deadSignal, deadLeftSignal } from './deadletter.messages';
 import { leftSignal, readySignal } from './queue.messages';
+import { rewriteSignal } from './rewrite.messages';
 
 const { signalIndex } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '10s',
@@ -51,6 +52,8 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
   /** The epoch at which the main loop last began to wait, its timers started. */
   let waitingAt = -1;
   const outbox: Promise<void>[] = [];
+  let rewriteAsked = false;
+  const renew = () => rewriteAsked || workflowInfo().continueAsNewSuggested;
 
   const queueIndex = queueWorkflowId(namespace, queue);
   const deadIndex = deadLetterWorkflowId(namespace, queue);
@@ -142,6 +145,10 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
     if (state === 'ready') enter('destroyed');
   });
 
+  setHandler(rewriteSignal, () => {
+    rewriteAsked = true;
+  });
+
   setHandler(respawnSignal, ({ ttl }) => {
     if (state !== 'dead') return;
     tries = 1;
@@ -166,7 +173,7 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
       enter(tries > 0 ? 'ready' : 'dead');
       continue;
     }
-    if (workflowInfo().continueAsNewSuggested && allHandlersFinished()) {
+    if (renew() && allHandlersFinished()) {
       await Promise.all(outbox);
       return continueAsNew<typeof JobWorkflow>({
         ...spec,
@@ -176,7 +183,7 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
     const deadlines = [expiresAt, state === 'delayed' ? readyAt : undefined, state === 'working' ? workingUntil : undefined];
     const next = Math.min(...deadlines.filter((d): d is number => d !== undefined));
     const seenEpoch = epoch;
-    const changed = () => epoch !== seenEpoch || workflowInfo().continueAsNewSuggested;
+    const changed = () => epoch !== seenEpoch || renew();
     const waiting = Number.isFinite(next) ? condition(changed, Math.max(1, next - now)) : condition(changed);
     waitingAt = seenEpoch;
     await waiting;

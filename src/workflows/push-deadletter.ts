@@ -1,7 +1,8 @@
-import { condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createPushActivities } from '../activities/push';
 import type { DeadLetterFilter } from './push.messages';
 import { bulkDiscardSignal, bulkRepushSignal } from './push.messages';
+import { RunBudget } from './run-budget';
 
 const { applyToDeadLetters } = proxyActivities<ReturnType<typeof createPushActivities>>({
   startToCloseTimeout: '10 minutes',
@@ -20,10 +21,11 @@ interface BulkRequest {
  */
 export async function PushDeadLetterWorkflow(input: { namespace: string; pending?: BulkRequest[] }): Promise<void> {
   const pending: BulkRequest[] = [...(input.pending ?? [])];
+  const budget = new RunBudget();
   setHandler(bulkRepushSignal, (filter) => void pending.push({ action: 'repush', filter: filter ?? {} }));
   setHandler(bulkDiscardSignal, (filter) => void pending.push({ action: 'discard', filter: filter ?? {} }));
-  while (!workflowInfo().continueAsNewSuggested) {
-    await condition(() => pending.length > 0 || workflowInfo().continueAsNewSuggested);
+  while (!budget.exhausted) {
+    await condition(() => pending.length > 0 || budget.exhausted);
     const request = pending.shift();
     if (!request) continue;
     const count = await applyToDeadLetters({ namespace: input.namespace, ...request });

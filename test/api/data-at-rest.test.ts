@@ -31,6 +31,7 @@ const hex = () => randomBytes(8).toString('hex');
 const jobMarker = `job-marker-${hex()}`;
 const eventMarker = `event-marker-${hex()}`;
 const bearerMarker = `bearer-marker-${hex()}`;
+const reasonMarker = `reason-marker-${hex()}`;
 const secretKey = randomBytes(32).toString('base64');
 
 let dataDir: string;
@@ -70,7 +71,7 @@ afterAll(async () => {
 
 /** Each marker as stored in the clear: as is, and in base64 (job bodies travel base64-encoded). */
 const forms = (marker: string) => [marker, Buffer.from(marker).toString('base64').slice(0, -4)];
-const markers = () => [...forms(jobMarker), ...forms(eventMarker), ...forms(bearerMarker), secretKey];
+const markers = () => [...forms(jobMarker), ...forms(eventMarker), ...forms(bearerMarker), ...forms(reasonMarker), secretKey];
 
 test('job bodies, event data, endpoint secrets and credentials are unreadable at rest and in the CLI; clients get them exact', async () => {
   const minted = await fetch(`${api.adminUrl}/token/${ns}?description=at-rest`, { method: 'POST' });
@@ -87,6 +88,20 @@ test('job bodies, event data, endpoint secrets and credentials are unreadable at
     body: JSON.stringify({ id: 'sink', url: receiver.script('/sink', 200), eventTypes: ['rest.#'], secret: `whsec_${secretKey}`, auth: { type: 'bearer', token: bearerMarker } }),
   });
   expect(created.status).toBe(201);
+  // A second endpoint, disabled with a reason: its delivery fails with that reason in the failure
+  // message and in the dead letter's memo.
+  const held = await fetch(`${api.queueUrl}/push/${ns}/endpoints`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'held', url: receiver.script('/held', 200), eventTypes: ['rest.#'] }),
+  });
+  expect(held.status).toBe(201);
+  const disabled = await fetch(`${api.queueUrl}/push/${ns}/endpoints/held/disable`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: reasonMarker }),
+  });
+  expect(disabled.status).toBe(200);
   const event = await fetch(`${api.queueUrl}/push/${ns}/events`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
@@ -99,6 +114,10 @@ test('job bodies, event data, endpoint secrets and credentials are unreadable at
   const [hit] = receiver.to('/sink');
   expect(hit!.headers.authorization).toBe(`Bearer ${bearerMarker}`);
   expect(hit!.body).toContain(eventMarker);
+  await eventually(async () => {
+    const dead = await fetch(`${api.queueUrl}/push/${ns}/deadletter`, { headers });
+    expect(JSON.stringify(await dead.json())).toContain(reasonMarker);
+  }, 30_000);
   const consumed = await fetch(`${api.queueUrl}/api/${ns}/q?ttr=600`, { headers });
   expect(Buffer.from(((await consumed.json()) as { data: string }).data, 'base64').toString()).toBe(jobMarker);
 

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { ConfigError, loadConfig } from '../../src/config';
 import {
   codecKeyFile,
@@ -13,6 +15,7 @@ import {
   parseCodecKeys,
   UnknownCodecKeyError,
 } from '../../src/temporal/payload-codec';
+import { payloadKeyIds } from '../../src/temporal/codec-key-usage';
 
 const keyA = parseCodecKeys(newCodecKey().replace(/^[^:]+/, 'a'));
 const keyB = parseCodecKeys(newCodecKey().replace(/^[^:]+/, 'b'));
@@ -39,6 +42,16 @@ describe('FerryPayloadCodec', () => {
     const [openedSmall, openedLarge] = await codec.decode([sealedSmall!, sealedLarge!]);
     expect(valueOf(openedSmall!)).toEqual(small);
     expect(valueOf(openedLarge!)).toEqual(large);
+  });
+
+  test('a payload that deflate cannot shrink is stored uncompressed', async () => {
+    const codec = new FerryPayloadCodec(keyA);
+    const random = { data: '' };
+    const noise = { ...payloadOf(random), data: randomBytes(64 * 1024) };
+    const [sealed] = await codec.encode([noise]);
+    expect(metadataKeys(sealed!)).toEqual(['encoding', 'encryption-key-id']);
+    const [opened] = await codec.decode([sealed!]);
+    expect(Buffer.from(opened!.data!)).toEqual(Buffer.from(noise.data));
   });
 
   test('the same payload twice seals to different bytes (a fresh IV each time)', async () => {
@@ -114,5 +127,27 @@ describe('keys', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('payloadKeyIds', () => {
+  test('names the key of every encrypted payload in a history and null for one in clear, skipping headers and search attributes', async () => {
+    const underA = (await new FerryPayloadCodec(keyA).encode([payloadOf('a')]))[0]!;
+    const underB = (await new FerryPayloadCodec(keyB).encode([payloadOf('b')]))[0]!;
+    const history: temporal.api.history.v1.IHistory & { events: temporal.api.history.v1.IHistoryEvent[] } = {
+      events: [
+        {
+          workflowExecutionStartedEventAttributes: {
+            input: { payloads: [underA] },
+            header: { fields: { tracing: payloadOf('header in clear') } },
+            searchAttributes: { indexedFields: { FerryQueue: payloadOf('q') } },
+          },
+        },
+        { workflowExecutionSignaledEventAttributes: { input: { payloads: [underB] } } },
+      ],
+    };
+    expect([...payloadKeyIds(history)].sort()).toEqual(['a', 'b']);
+    history.events.push({ workflowExecutionSignaledEventAttributes: { input: { payloads: [payloadOf('from before the codec')] } } });
+    expect(payloadKeyIds(history)).toEqual(new Set(['a', 'b', null]));
   });
 });

@@ -10,6 +10,7 @@ import { createActivities } from '../../src/activities';
 import { deadLetterWorkflowId, indexTaskQueue, jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
 import type { JobState, JobView } from '../../src/workflows/job.messages';
 import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
+import { rewriteSignal } from '../../src/workflows/rewrite.messages';
 import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
 import { createTimeSkippingEnv } from '../helpers/temporal';
@@ -98,6 +99,34 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     await eventually(async () => expect(await jobs.size(ns, queue)).toBe(1));
     expect(await state(queue, jobId)).toBe('ready');
     expect((await jobs.peekQueue(ns, queue))?.jobId).toBe(jobId);
+  });
+
+  test('a rewrite continues a job as new and keeps its timers and state exact: delay, ttr, tries, ttl', async () => {
+    const queue = freshQueue();
+    const handle = (jobId: string) => env.client.workflow.getHandle(jobWorkflowId(ns, queue, jobId));
+    const rewrite = async (jobId: string) => {
+      const before = (await handle(jobId).describe()).runId;
+      await handle(jobId).signal(rewriteSignal);
+      await eventually(async () => expect((await handle(jobId).describe()).runId).not.toBe(before));
+    };
+    const delayed = await publish(queue, { delay: 30, ttl: 100, tries: 2 });
+    await env.sleep('10s');
+    await rewrite(delayed);
+    expect(await state(queue, delayed)).toBe('delayed');
+    await env.sleep('19s');
+    expect(await state(queue, delayed)).toBe('delayed');
+    await env.sleep('2s');
+    await eventually(async () => expect(await state(queue, delayed)).toBe('ready'));
+
+    const [working] = await consume([queue], 20);
+    expect(working).toMatchObject({ jobId: delayed, remainTries: 1 });
+    await rewrite(delayed);
+    expect(await jobs.peekJob(ns, queue, delayed)).toMatchObject({ state: 'working', remainTries: 1, expiresAt: working!.expiresAt });
+    await env.sleep('19s');
+    expect(await state(queue, delayed)).toBe('working');
+    await env.sleep('2s');
+    await eventually(async () => expect(await state(queue, delayed)).toBe('ready'));
+    expect((await consume([queue], 20))[0]).toMatchObject({ jobId: delayed, remainTries: 0, data: Buffer.from('hello').toString('base64') });
   });
 
   test('consume moves a ready job to working, spends a try, and ack ends the workflow', async () => {
