@@ -29,5 +29,18 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The wire contract: outside the sandbox, code takes from src/workflows only the messages files
+    // and ids.ts as values (types of workflow functions are fine: they name what is started).
+    files: ['src/**/*.ts'],
+    ignores: ['src/workflows/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)workflows(/(?!ids$)(?![\\w-]+\\.messages$)[\\w-]+)?$', allowTypeImports: true, message: 'Import workflow values from a *.messages.ts file or ids.ts.' },
+        ],
+      }],
+    },
+  },
   { files: ['**/*.mjs', '**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
 );

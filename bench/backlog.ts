@@ -84,8 +84,8 @@ async function main(): Promise<void> {
   let failed = false;
   /**
    * Workflow tasks of job workflows waiting in the task queue: a publish is answered once its job
-   * workflow is started, and the job's first workflow task may run much later. Approximate
-   * (TEMPORAL-NOTES: cached ~5 s).
+   * workflow is started, and the job's first workflow task may run much later. Approximate: the
+   * server caches these statistics for about 5 s.
    */
   const jobTaskBacklog = async () => {
     const { stats } = await connection.workflowService.describeTaskQueue({

@@ -4,8 +4,8 @@ import type { DataConverter } from '@temporalio/common';
 import type { CodecKey } from './temporal/payload-codec';
 import { codecDataConverter, loadOrCreateKeyFile, parseCodecKeys } from './temporal/payload-codec';
 import type { EndpointQuotas } from './workflows/endpoints.messages';
-import type { IndexLimits } from './workflows/ordered-index';
-import { DEFAULT_INDEX_LIMITS } from './workflows/ordered-index';
+import type { IndexLimits } from './workflows/ordered-index.messages';
+import { DEFAULT_INDEX_LIMITS } from './workflows/ordered-index.messages';
 
 /** Whether a bind address is reachable from this machine only. */
 const isLoopback = (host: string): boolean =>

@@ -1,12 +1,12 @@
 import type { Config } from './config';
-import { codecEndpointUrl, dataConverter, loadConfig } from './config';
+import { codecEndpointUrl, dataConverter } from './config';
 import { startApi } from './api/server';
 import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './temporal/dev-server';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { FerryWorker, installWorkerRuntime } from './workers/worker';
-import { exitOnStartupError, onShutdownSignal } from './process';
+import { onShutdownSignal, runMain } from './process';
 
 /**
  * `npm start`: everything in one process tree. Without TEMPORAL_ADDRESS it first starts an embedded
@@ -67,10 +67,4 @@ Create a first token:
   });
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  exitOnStartupError(err);
-}
-main(config).catch(exitOnStartupError);
+runMain(main);

@@ -1,3 +1,6 @@
+import type { Config } from './config';
+import { loadConfig } from './config';
+
 /**
  * Runs `stop` once on the first SIGINT or SIGTERM; a second signal exits at once. Entry points use
  * this so that Ctrl-C stops taking work, lets in-flight work finish, and then exits.
@@ -17,6 +20,17 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
   };
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
+}
+
+/** Reads the configuration and runs `main`; an invalid configuration or a failed start exits 1 with its message. */
+export function runMain(main: (config: Config) => Promise<void>): void {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    exitOnStartupError(err);
+  }
+  main(config).catch(exitOnStartupError);
 }
 
 /** Prints a start-up failure without a stack trace when it is a configuration problem. */

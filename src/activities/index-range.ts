@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { FerryStateSince, jobWorkflowId } from '../workflows/ids';
-import type { IndexEntry } from '../workflows/ordered-index';
+import type { IndexEntry } from '../workflows/ordered-index.messages';
+import { allOf, literal, RUNNING } from '../temporal/visibility';
 
 /** The jobs of one queue in one state whose state began within [from, to] (ms since the epoch). */
 export interface IndexSpan {
@@ -13,14 +14,14 @@ export interface IndexSpan {
 
 /** Visibility query for a span; every filter is on an indexed search attribute. */
 function spanQuery({ namespace, queue, state, from, to }: IndexSpan): string {
-  return [
-    `FerryNamespace = '${namespace}'`,
-    `FerryQueue = '${queue}'`,
-    `FerryState = '${state}'`,
+  return allOf(
+    `FerryNamespace = ${literal(namespace)}`,
+    `FerryQueue = ${literal(queue)}`,
+    `FerryState = ${literal(state)}`,
     `FerryStateSince >= ${from}`,
     `FerryStateSince <= ${to}`,
-    `ExecutionStatus = 'Running'`,
-  ].join(' AND ');
+    RUNNING,
+  );
 }
 
 /** Lists a spilled span back from visibility, in index order. */

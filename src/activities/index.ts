@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { IndexKind } from '../temporal/indexes';
 import { signalIndexWithStart } from '../temporal/indexes';
-import type { IndexEntry, IndexLimits } from '../workflows/ordered-index';
-import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index';
+import type { IndexEntry, IndexLimits } from '../workflows/ordered-index.messages';
+import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index.messages';
 import type { IndexSpan } from './index-range';
 import { listIndexSpan } from './index-range';
 

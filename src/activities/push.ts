@@ -4,7 +4,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Dispatcher } from 'undici';
 import { sendWebhook } from '../push/send';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
-import type { PushService } from '../temporal/push-service';
+import { enqueueOrdered } from '../temporal/ordering';
+import type { OrderedPush } from '../temporal/ordering';
+import type { PushDeadLetters } from '../temporal/push-dead-letters';
 import type { Endpoint } from '../workflows/endpoints.messages';
 import type { AttemptRecord, DeadLetterFilter, DeliveryAttempt } from '../workflows/push.messages';
 import { attemptSignal, DeliveryFailure, pushViewQuery } from '../workflows/push.messages';
@@ -12,7 +14,9 @@ import { attemptSignal, DeliveryFailure, pushViewQuery } from '../workflows/push
 export interface PushActivityDeps {
   client: Client;
   directory: EndpointDirectory;
-  pushes: PushService;
+  deadLetters: PushDeadLetters;
+  /** Ferry's task queue (ordering lines run on its index queue). */
+  taskQueue: string;
   /** An undici dispatcher with the SSRF connector; pooled connections per origin. */
   dispatcher: Dispatcher;
   /** Longest `Retry-After` honoured; longer ones are cut to this. */
@@ -36,7 +40,7 @@ const final = (type: string, message: string, details?: unknown) =>
 const EVENT_BODY_BYTES_KEPT = 32 * 1024 * 1024;
 
 /** Activities of push workflows; the worker hands in its dispatcher and endpoint copy, tests local ones. */
-export const createPushActivities = ({ client, directory, pushes, dispatcher, maxRetryAfterMs }: PushActivityDeps) => {
+export const createPushActivities = ({ client, directory, deadLetters, taskQueue, dispatcher, maxRetryAfterMs }: PushActivityDeps) => {
   const bodies = new Map<string, string>();
   let bytesKept = 0;
   /** The event as its push workflow sends it (an event never changes, so one read serves every retry). */
@@ -130,13 +134,13 @@ export const createPushActivities = ({ client, directory, pushes, dispatcher, ma
     },
 
     /** Puts a push in line for its ordering key at an endpoint (again: duplicates are ignored). */
-    async enqueueOrdered(request: { namespace: string; endpointId: string; key: string; workflowId: string }): Promise<void> {
-      await pushes.enqueueOrdered(request);
+    async enqueueOrdered(request: OrderedPush): Promise<void> {
+      await enqueueOrdered(client, taskQueue, request);
     },
 
     /** Bulk re-push or delete from the dead letter, asked for by a signal (e.g. from the CLI). */
     async applyToDeadLetters(request: { namespace: string; action: 'repush' | 'discard'; filter: DeadLetterFilter }): Promise<number> {
-      return pushes.applyToDeadLetters(request.namespace, request.action, request.filter);
+      return deadLetters.apply(request.namespace, request.action, request.filter);
     },
   };
 };

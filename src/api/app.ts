@@ -8,6 +8,7 @@ import { monotonicFactory } from 'ulid';
 import type { Config } from '../config';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
 import type { JobQueue } from '../temporal/job-queue';
+import type { PushDeadLetters } from '../temporal/push-dead-letters';
 import type { PushService } from '../temporal/push-service';
 import { registerErrorHandler } from './errors';
 import type { QueueMetrics } from './metrics';
@@ -26,6 +27,7 @@ export interface FerryServices {
   metrics: QueueMetrics;
   endpoints: EndpointDirectory;
   pushes: PushService;
+  pushDeadLetters: PushDeadLetters;
   /** The client's payload codecs, which the codec endpoint applies for the Web UI and the CLI. */
   payloadCodecs: PayloadCodec[];
 }
@@ -37,7 +39,6 @@ declare module 'fastify' {
 }
 
 const newRequestId = monotonicFactory();
-
 
 /** The parts both servers share: services, request ids, zod validation, one error handler. */
 function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyInstance {
@@ -62,6 +63,9 @@ function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyIns
   );
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-ID', request.id);
+    // Go's http.Post(url, "", nil), as lmstfy's clients send it, says `Content-Type:` with nothing
+    // after it; lmstfy reads that as no content type, and so does Ferry (Fastify would answer 415).
+    if (request.headers['content-type'] === '') delete request.headers['content-type'];
   });
   registerErrorHandler(app);
   return app;

@@ -1,78 +1,61 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isGrpcServiceError } from '@temporalio/client';
-import { EventSchemaError, InvalidSchemaError } from '../push/event-schemas';
-import { QuotaExceededError } from '../temporal/namespaced-registry';
-import { UnknownCodecKeyError } from '../temporal/payload-codec';
-import { OverloadedError } from '../temporal/publish-gate';
-import { EndpointsNotLoadedError, FanOutTooLargeError, UnknownEndpointError } from '../temporal/push-service';
-import { TokensNotLoadedError } from './tokens';
+import { ErrorCode, FerryError, ferryErrorIn } from '../errors';
+import { mayHideFault, unavailableCodeOf } from '../temporal/temporal-errors';
+
+export const badRequest = (message: string) => new FerryError(ErrorCode.BadRequest, message);
+export const unauthorized = (message: string) => new FerryError(ErrorCode.Unauthorized, message);
+export const notFound = (message: string) => new FerryError(ErrorCode.NotFound, message);
+export const conflict = (message: string) => new FerryError(ErrorCode.Conflict, message);
+export const payloadTooLarge = (message: string) => new FerryError(ErrorCode.PayloadTooLarge, message);
+export const unsupportedMediaType = (message: string) => new FerryError(ErrorCode.UnsupportedMediaType, message);
+export const noJobAvailable = () => new FerryError(ErrorCode.NoJobAvailable, 'no job available');
+export const tooManyRequests = (message: string) => new FerryError(ErrorCode.RateLimited, message);
+
+interface Answer {
+  status: number;
+  /** lmstfy answers an empty consume and a rate limit with `msg`, not `error`; its clients read them so. */
+  field?: 'msg';
+  /** Also says the code (the answers only an operator can mend). */
+  withCode?: true;
+}
 
 /**
- * An error with a status and the exact JSON body lmstfy clients expect. Every 4xx Ferry sends is one
- * of these; anything else becomes a 500 (or a 503 when Temporal cannot be reached) without details.
+ * What each code answers. The bodies are the texts lmstfy clients match on: `{"error": message}`
+ * unless said otherwise.
  */
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly body: Record<string, unknown>,
-  ) {
-    super(typeof body.error === 'string' ? body.error : typeof body.msg === 'string' ? body.msg : `HTTP ${statusCode}`);
-  }
-}
-
-export const badRequest = (error: string) => new ApiError(400, { error });
-export const unauthorized = (error: string) => new ApiError(401, { error });
-export const notFound = (error: string) => new ApiError(404, { error });
-export const conflict = (error: string) => new ApiError(409, { error });
-export const payloadTooLarge = (error: string) => new ApiError(413, { error });
-export const unsupportedMediaType = (error: string) => new ApiError(415, { error });
-/** lmstfy answers an empty consume with `msg`, not `error`; its clients read it that way. */
-export const noJobAvailable = () => new ApiError(404, { msg: 'no job available' });
-export const tooManyRequests = (msg: string) => new ApiError(429, { msg });
-
-/**
- * gRPC codes that mean Temporal failed or is down or overloaded, not that the request was wrong: the
- * client should retry (a publish with the same Idempotency-Key). A saturated server can answer
- * CANCELLED or INTERNAL when its own persistence call is cut ("context canceled"), and an
- * overloaded one ABORTED; a 500 for those told clients the request itself was at fault. An update
- * whose workflow task the server rejected is aborted with FAILED_PRECONDITION (WorkflowNotReady)
- * and was not applied: a lease then took no job, and a retry gets a new workflow task.
- */
-const UNAVAILABLE_CODES = new Set([
-  1 /* CANCELLED */,
-  2 /* UNKNOWN */,
-  4 /* DEADLINE_EXCEEDED */,
-  8 /* RESOURCE_EXHAUSTED */,
-  9 /* FAILED_PRECONDITION */,
-  10 /* ABORTED */,
-  13 /* INTERNAL */,
-  14 /* UNAVAILABLE */,
-]);
-
-function temporalFailureCode(err: unknown): number | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (isGrpcServiceError(e) && UNAVAILABLE_CODES.has(e.code)) return e.code;
-  }
-  return undefined;
-}
-
-function causeOfType<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
-  return undefined;
-}
+const ANSWERS: Record<ErrorCode, Answer> = {
+  [ErrorCode.BadRequest]: { status: 400 },
+  [ErrorCode.UnknownEndpoint]: { status: 400 },
+  [ErrorCode.FanOutTooLarge]: { status: 400 },
+  [ErrorCode.QuotaExceeded]: { status: 400 },
+  [ErrorCode.InvalidSchema]: { status: 400 },
+  [ErrorCode.EventSchemaMismatch]: { status: 400 },
+  [ErrorCode.Unauthorized]: { status: 401 },
+  [ErrorCode.NotFound]: { status: 404 },
+  [ErrorCode.NoJobAvailable]: { status: 404, field: 'msg' },
+  [ErrorCode.Conflict]: { status: 409 },
+  [ErrorCode.PayloadTooLarge]: { status: 413 },
+  [ErrorCode.UnsupportedMediaType]: { status: 415 },
+  [ErrorCode.RateLimited]: { status: 429, field: 'msg' },
+  // The request was right and the server's keys are wrong; no retry helps before an operator acts.
+  [ErrorCode.CodecKeyUnknown]: { status: 500, withCode: true },
+  // Raised inside deliveries, never by a route: if one ever reached a request, it was Ferry's fault.
+  [ErrorCode.ForbiddenAddress]: { status: 500 },
+  [ErrorCode.Overloaded]: { status: 503 },
+  [ErrorCode.NotLoaded]: { status: 503 },
+};
 
 /** The one place where errors become HTTP answers. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body);
-    if (err instanceof UnknownEndpointError || err instanceof FanOutTooLargeError || err instanceof QuotaExceededError || err instanceof EventSchemaError || err instanceof InvalidSchemaError) {
-      return reply.status(400).send({ error: err.message });
+    const known = ferryErrorIn(err);
+    if (known) {
+      const { status, field = 'error', withCode } = ANSWERS[known.code];
+      if (status >= 500) request.log.error({ err: known }, known.message);
+      if (known.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(known.retryAfterSeconds));
+      return reply.status(status).send({ [field]: known.message, ...(withCode ? { code: known.code } : {}) });
     }
-    if (err instanceof OverloadedError) {
-      return reply.status(503).header('Retry-After', String(err.retryAfterSeconds)).send({ error: err.message });
-    }
-    if (err instanceof EndpointsNotLoadedError || err instanceof TokensNotLoadedError) return reply.status(503).header('Retry-After', '1').send({ error: err.message });
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply.status(400).send({ error: err.validation[0]?.message ?? 'invalid request' });
     }
@@ -80,17 +63,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: err.message });
     }
-    const unreadable = causeOfType(err, UnknownCodecKeyError);
-    if (unreadable) {
-      // The operator's to mend (the key must come back), not the client's, and a retry cannot
-      // succeed before that: a 500, saying what is missing.
-      request.log.error({ keyId: unreadable.keyId }, unreadable.message);
-      return reply.status(500).send({ error: unreadable.message, code: unreadable.code });
-    }
-    const code = temporalFailureCode(err);
+    const code = unavailableCodeOf(err);
     if (code !== undefined) {
-      // INTERNAL, UNKNOWN and FAILED_PRECONDITION may hide a fault that retrying will not cure: an operator should see them.
-      if (code === 2 || code === 9 || code === 13) request.log.error({ err }, 'Temporal call failed');
+      if (mayHideFault(code)) request.log.error({ err }, 'Temporal call failed');
       else request.log.warn({ err }, 'Temporal unavailable');
       return reply.status(503).header('Retry-After', '1').send({ error: 'temporal unavailable, retry later' });
     }

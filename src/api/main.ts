@@ -1,11 +1,11 @@
-import { dataConverter, loadConfig, temporalAddress } from '../config';
-import { exitOnStartupError, onShutdownSignal } from '../process';
+import type { Config } from '../config';
+import { dataConverter, temporalAddress } from '../config';
+import { onShutdownSignal, runMain } from '../process';
 import { connectClient } from '../temporal/connect';
 import { startApi } from './server';
 
 /** The HTTP API alone, for deployments that scale API replicas apart from workers. */
-async function main(): Promise<void> {
-  const config = loadConfig();
+async function main(config: Config): Promise<void> {
   const address = temporalAddress(config);
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
   const api = await startApi(config, client);
@@ -16,4 +16,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch(exitOnStartupError);
+runMain(main);

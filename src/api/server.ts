@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { Config } from '../config';
 import { endpointQuotas, healthPolicy, indexLimits } from '../config';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
+import { PushDeadLetters } from '../temporal/push-dead-letters';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
 import { PublishGate, workflowBacklogAge } from '../temporal/publish-gate';
@@ -85,6 +86,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
   });
   await endpoints.start();
   const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, { publishTimeoutMs, gate });
+  const pushDeadLetters = new PushDeadLetters(client, config.FERRY_TASK_QUEUE);
   const metrics = new QueueMetrics();
   metrics.collectQueueSizes(async () => {
     const sizes: { namespace: string; queue: string; ready: number; dead: number }[] = [];
@@ -99,7 +101,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
   metrics.collectDeadDeliveries(async () => {
     // Every endpoint shows, with 0 when its dead letter is empty.
     const sizes = new Map(endpoints.all().map((e) => [`${e.namespace}/${e.id}`, { namespace: e.namespace, endpoint: e.id, dead: 0 }]));
-    for (const size of await pushes.deadLetterSizes()) sizes.set(`${size.namespace}/${size.endpoint}`, size);
+    for (const size of await pushDeadLetters.sizes()) sizes.set(`${size.namespace}/${size.endpoint}`, size);
     return [...sizes.values()];
   });
   const services: FerryServices = {
@@ -110,6 +112,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     metrics,
     endpoints,
     pushes,
+    pushDeadLetters,
     payloadCodecs: client.options.loadedDataConverter.payloadCodecs,
   };
   const queueApp = await buildQueueApp(services, log);

@@ -5,6 +5,7 @@ import { LEGACY_TOKEN_REGISTRY_WORKFLOW_ID, TOKEN_CATALOG_WORKFLOW_ID, tokenRegi
 import type { TokenRegistryWorkflow } from '../workflows/tokens';
 import type { RateLimit, TokenRecord, TokenTable } from '../workflows/tokens.messages';
 import { addTokenUpdate, importTokensUpdate, removeTokenUpdate, setLimitUpdate, tokenTableQuery } from '../workflows/tokens.messages';
+import { ErrorCode, FerryError } from '../errors';
 
 /** Tokens a namespace may have: its registry answers all of them in one query. */
 export const DEFAULT_MAX_TOKENS = 1000;
@@ -27,10 +28,10 @@ const MISS_REREAD_MS = 200;
 const MAX_MISS_REREADS_PER_SECOND = 20;
 
 /** No copy of the tokens could be read yet (no worker answers): the caller should retry shortly. */
-export class TokensNotLoadedError extends Error {
+export class TokensNotLoadedError extends FerryError {
   override readonly name = 'TokensNotLoadedError';
   constructor() {
-    super('tokens not loaded yet, retry later');
+    super(ErrorCode.NotLoaded, 'tokens not loaded yet, retry later', 1);
   }
 }
 

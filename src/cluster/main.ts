@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config';
-import { codecEndpointUrl, codecKeys, loadConfig } from '../config';
-import { exitOnStartupError, onShutdownSignal } from '../process';
+import { codecEndpointUrl, codecKeys } from '../config';
+import { onShutdownSignal, runMain } from '../process';
 import { startTemporalCluster } from './temporal-cluster';
 import { startUiServer } from './ui-server';
 
@@ -96,10 +96,4 @@ async function untilHealthy(url: string): Promise<void> {
   throw new Error(`${url} did not answer within 2 minutes`);
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  exitOnStartupError(err);
-}
-main(config).catch(exitOnStartupError);
+runMain(main);

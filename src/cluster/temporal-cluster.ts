@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { status } from '@grpc/grpc-js';
 import Long from 'long';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { grpcCodeOf } from '../temporal/temporal-errors';
 import { DYNAMIC_CONFIG_FILE } from '../temporal/dynamic-config';
 import type { Postgres } from './postgres';
 import { startPostgres } from './postgres';
@@ -45,7 +46,7 @@ export async function ensureNamespace(address: string, namespace: string): Promi
     try {
       await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(RETENTION_SECONDS) } });
     } catch (err) {
-      if (!(isGrpcServiceError(err) && err.code === status.ALREADY_EXISTS)) throw err;
+      if (grpcCodeOf(err) !== status.ALREADY_EXISTS) throw err;
     }
     // Services learn of a new namespace from their namespace cache, refreshed every ~10 s.
     for (const deadline = Date.now() + 60_000; ; ) {

@@ -2,15 +2,22 @@ import Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 import type { EventTypeDefinition } from '../workflows/endpoints.messages';
+import { ErrorCode, FerryError } from '../errors';
 
 /** A schema a user registered is not a usable JSON Schema, or not one Ferry accepts. */
-export class InvalidSchemaError extends Error {
+export class InvalidSchemaError extends FerryError {
   override readonly name = 'InvalidSchemaError';
+  constructor(message: string) {
+    super(ErrorCode.InvalidSchema, message);
+  }
 }
 
 /** An event's data does not match its registered type's schema. */
-export class EventSchemaError extends Error {
+export class EventSchemaError extends FerryError {
   override readonly name = 'EventSchemaError';
+  constructor(message: string) {
+    super(ErrorCode.EventSchemaMismatch, message);
+  }
 }
 
 /**

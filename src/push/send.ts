@@ -57,8 +57,9 @@ function classify(status: number): { outcome: AttemptOutcome; type?: string } {
 }
 
 /**
- * One signed HTTP POST through `dispatcher` (pooled connections, SSRF checks), classified by the
- * SPEC's status rules. Never throws: every outcome is an attempt record.
+ * One signed HTTP POST through `dispatcher` (pooled connections, SSRF checks), classified by status:
+ * 2xx delivered, 410 gone (the endpoint is disabled), other 4xx but 408 and 429 rejected for good,
+ * anything else (and no answer) retried. Never throws: every outcome is an attempt record.
  */
 export async function sendWebhook(
   dispatcher: Dispatcher,

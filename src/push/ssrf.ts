@@ -4,16 +4,16 @@ import { BlockList, isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { buildConnector } from 'undici';
+import { ErrorCode, FerryError } from '../errors';
 
 /** A delivery was refused because its target resolves to an address Ferry must not reach. */
-export class ForbiddenAddressError extends Error {
+export class ForbiddenAddressError extends FerryError {
   override readonly name = 'ForbiddenAddressError';
-  readonly code = 'FERRY_FORBIDDEN_ADDRESS';
   constructor(
     readonly host: string,
     readonly address: string,
   ) {
-    super(`refusing to connect to ${host} (${address}): only globally reachable addresses other than this host's own are allowed`);
+    super(ErrorCode.ForbiddenAddress, `refusing to connect to ${host} (${address}): only globally reachable addresses other than this host's own are allowed`);
   }
 }
 

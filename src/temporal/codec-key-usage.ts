@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { rewriteSignal } from '../workflows/rewrite.messages';
 import { ENCRYPTED_ENCODING, FerryPayloadCodec, KEY_ID_METADATA } from './payload-codec';
+import { ignoreNotFound } from './temporal-errors';
+import { RUNNING } from './visibility';
 
 /** A running workflow, as visibility lists it. */
 export interface RunningWorkflow {
@@ -57,7 +59,7 @@ export function payloadKeyIds(history: temporal.api.history.v1.IHistory): Set<st
 export async function scanKeyUsage(client: Client, onScanned: (scanned: number) => void = () => undefined): Promise<KeyUsage> {
   const usage: KeyUsage = { running: 0, byKey: {}, plain: [] };
   const pending = new Set<Promise<void>>();
-  for await (const info of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+  for await (const info of client.workflow.list({ query: RUNNING })) {
     const workflow: RunningWorkflow = { workflowId: info.workflowId, runId: info.runId, type: info.type };
     const scan = client.workflow
       .getHandle(workflow.workflowId, workflow.runId)
@@ -70,9 +72,7 @@ export async function scanKeyUsage(client: Client, onScanned: (scanned: number) 
         onScanned(++usage.running);
       })
       // Ended between the listing and the read: it needs no key any more.
-      .catch((err: unknown) => {
-        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-      })
+      .catch(ignoreNotFound)
       .finally(() => pending.delete(scan));
     pending.add(scan);
     if (pending.size >= SCAN_CONCURRENCY) await Promise.race(pending);
@@ -100,7 +100,7 @@ export async function rewriteWorkflows(client: Client, workflows: RunningWorkflo
       await client.workflow.getHandle(w.workflowId, w.runId).signal(rewriteSignal);
       asked++;
     } catch (err) {
-      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      ignoreNotFound(err);
     }
   }
   return asked;

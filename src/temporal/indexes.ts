@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DeadLetterWorkflow } from '../workflows/deadletter';
 import { deadLetterWorkflowId, indexTaskQueue, queueWorkflowId } from '../workflows/ids';
-import type { IndexLimits } from '../workflows/ordered-index';
+import type { IndexLimits } from '../workflows/ordered-index.messages';
 import type { QueueWorkflow } from '../workflows/queue';
 import type { QueueInput } from '../workflows/queue.messages';
 

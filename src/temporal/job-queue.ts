@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { monotonicFactory } from 'ulid';
 import type { DeadLetterStats } from '../workflows/deadletter.messages';
 import { deadLetterStatsQuery, deleteDeadUpdate, respawnDeadUpdate } from '../workflows/deadletter.messages';
@@ -18,11 +18,10 @@ import type { JobWorkflow } from '../workflows/job';
 import type { JobSpec, JobView } from '../workflows/job.messages';
 import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery } from '../workflows/job.messages';
 import { listIndexSpan } from '../activities/index-range';
-import type { IndexEntry, IndexLimits, Lease, SpilledRange } from '../workflows/ordered-index';
-import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index';
+import type { IndexEntry, IndexLimits, Lease, SpilledRange } from '../workflows/ordered-index.messages';
+import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index.messages';
 import type { LeaseRequest, QueueStats } from '../workflows/queue.messages';
-import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, statsQuery } from '../workflows/queue.messages';
-import { QUEUE_EMPTY } from '../workflows/queue';
+import { awaitReadyUpdate, destroyUpdate, forgetSignal, leaseUpdate, QUEUE_EMPTY, statsQuery } from '../workflows/queue.messages';
 import type { IndexHome } from './indexes';
 import { signalIndexWithStart } from './indexes';
 import { Coalescer, takeInOrder } from './coalescer';
@@ -31,6 +30,8 @@ import { LeaseSettler } from './lease-settler';
 import { ReadyWatcher } from './ready-watcher';
 import { missingCodecKey } from './codec-key-usage';
 import { UnknownCodecKeyError } from './payload-codec';
+import { allOf, ofType, RUNNING } from './visibility';
+import { ignoreNotFound, isFailureOfType, isNotFound, isRejectedUpdate, isUnappliedUpdate } from './temporal-errors';
 
 export interface PublishRequest {
   namespace: string;
@@ -100,9 +101,6 @@ function idempotentJobId(namespace: string, queue: string, key: string, index: n
   for (let shift = 15; shift >= 0; shift -= 5) id += CROCKFORD[(index >> shift) & 31];
   return id;
 }
-
-const isFailureOfType = (err: unknown, type: string): boolean =>
-  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === type;
 
 /**
  * The lmstfy queue operations, on Temporal. Stateless apart from per-queue batchers and watchers,
@@ -235,7 +233,7 @@ export class JobQueue {
     try {
       await this.job(namespace, queue, jobId).signal(deleteSignal);
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      ignoreNotFound(err);
     }
   }
 
@@ -323,7 +321,7 @@ export class JobQueue {
   /** Every queue that was ever used, by namespace, as lmstfy's /info lists them. */
   async listQueues(): Promise<Record<string, string[]>> {
     const info: Record<string, string[]> = {};
-    const query = `WorkflowType = 'QueueWorkflow' AND ExecutionStatus = 'Running'`;
+    const query = allOf(ofType('QueueWorkflow'), RUNNING);
     for await (const { workflowId } of this.client.workflow.list({ query })) {
       const [, namespace, queue] = workflowId.split('/');
       if (namespace && queue) (info[namespace] ??= []).push(queue);
@@ -395,7 +393,7 @@ export class JobQueue {
       .executeUpdate(consumeUpdate, { args: [{ ttr: request.ttr, freezeTries: request.freezeTries }] })
       .catch(async (err: unknown) => {
         // Rejected: the job left ready since it was indexed (acked, expired, consumed elsewhere).
-        if (err instanceof WorkflowUpdateFailedError || isNotFound(err)) return undefined;
+        if (isRejectedUpdate(err) || isNotFound(err)) return undefined;
         // Also refused so while the job's workflow task is failing, as an unreadable payload makes it.
         const unreadable = isUnappliedUpdate(err) ? await this.unreadable(namespace, queue, jobId) : undefined;
         if (unreadable) return unreadable;
@@ -501,25 +499,6 @@ function perQueue<T>(map: Map<string, T>, namespace: string, queue: string, make
     map.set(key, value);
   }
   return value;
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof WorkflowNotFoundError || (err instanceof Error && err.cause instanceof WorkflowNotFoundError);
-}
-
-/**
- * The server aborted the update without applying it, because the workflow task that carried it
- * failed on the server's side (WorkflowNotReady, gRPC FAILED_PRECONDITION). On a queue's index
- * this happens when its continue-as-new meets a signal or update that arrived during the task
- * (UNHANDLED_COMMAND): the server rejects the whole completion and aborts every update in it. The
- * next workflow task takes a new request normally.
- */
-function isUnappliedUpdate(err: unknown): boolean {
-  return err instanceof ServiceError && isGrpcServiceError(err.cause) && Number(err.cause.code) === 9; // FAILED_PRECONDITION
-}
-
-function ignoreNotFound(err: unknown): void {
-  if (!isNotFound(err)) throw err;
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */

@@ -1,20 +1,25 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { UpdateDefinition, Workflow } from '@temporalio/common';
 import type { RegistryCatalogWorkflow } from '../workflows/catalog';
 import { catalogQuery, QUOTA_EXCEEDED } from '../workflows/catalog.messages';
 import { indexTaskQueue } from '../workflows/ids';
+import { ErrorCode, FerryError } from '../errors';
 import { Refresher } from './refresher';
+import { ignoreNotFound, isFailureOfType, isNotFound } from './temporal-errors';
 
 /** A write refused because the namespace is at a quota. */
-export class QuotaExceededError extends Error {
+export class QuotaExceededError extends FerryError {
   override readonly name = 'QuotaExceededError';
+  constructor(message: string) {
+    super(ErrorCode.QuotaExceeded, message);
+  }
 }
 
 /** Turns a registry's quota rejection into a QuotaExceededError; other errors pass. */
 function quotaError(err: unknown): unknown {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === QUOTA_EXCEEDED) {
+  if (isFailureOfType(err, QUOTA_EXCEEDED)) {
     return new QuotaExceededError(err.cause.message);
   }
   return err;
@@ -118,7 +123,7 @@ export class NamespacedRegistries<T extends { version: number }, W extends Workf
     try {
       table = await this.options.read(namespace, this.loadedVersions.get(namespace));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return;
+      if (isNotFound(err)) return;
       throw err;
     }
     if (table && table.version >= (this.written.get(namespace) ?? -1)) this.take(namespace, table);
@@ -162,11 +167,11 @@ export async function migrateLegacyRegistry<W extends Workflow>(
   try {
     if ((await legacy.describe()).status.name !== 'RUNNING') return;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return;
+    if (isNotFound(err)) return;
     throw err;
   }
   await move(legacy);
   await legacy.terminate('moved to per-namespace registries').catch((err: unknown) => {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    ignoreNotFound(err);
   });
 }

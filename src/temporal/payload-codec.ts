@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { ErrorCode, FerryError } from '../errors';
 
 /** One AES-256 key and the id written beside every payload it encrypts. */
 export interface CodecKey {
@@ -23,14 +24,13 @@ const COMPRESS_ABOVE_BYTES = 1024;
 const DEFLATE_LEVEL = 1;
 
 /** An encrypted payload whose key id is none of the configured keys: never returned as garbage. */
-export class UnknownCodecKeyError extends Error {
+export class UnknownCodecKeyError extends FerryError {
   override readonly name = 'UnknownCodecKeyError';
-  readonly code = 'CODEC_KEY_UNKNOWN';
   constructor(
     readonly keyId: string,
     what = 'a payload',
   ) {
-    super(`${what} is encrypted with key "${keyId}", which is not among FERRY_CODEC_KEYS`);
+    super(ErrorCode.CodecKeyUnknown, `${what} is encrypted with key "${keyId}", which is not among FERRY_CODEC_KEYS`);
   }
 }
 

@@ -1,13 +1,15 @@
 import type { Client } from '@temporalio/client';
 import { indexTaskQueue } from '../workflows/ids';
+import { ErrorCode, FerryError } from '../errors';
 
 /** A publish refused because Temporal is behind; the API answers 503 with Retry-After. */
-export class OverloadedError extends Error {
+export class OverloadedError extends FerryError {
+  override readonly name = 'OverloadedError';
   constructor(
     readonly backlogSeconds: number,
-    readonly retryAfterSeconds: number,
+    retryAfterSeconds: number,
   ) {
-    super(`temporal is behind (workflow tasks wait ${backlogSeconds} s for a worker), retry later`);
+    super(ErrorCode.Overloaded, `temporal is behind (workflow tasks wait ${backlogSeconds} s for a worker), retry later`, retryAfterSeconds);
   }
 }
 
@@ -45,7 +47,7 @@ export class PublishGate {
   }
 }
 
-/** Temporal refreshes backlog statistics about every 5 s (TEMPORAL-NOTES), so sooner tells nothing new. */
+/** The server caches a task queue's backlog statistics for about 5 s, so asking sooner tells nothing new. */
 const RETRY_AFTER_SECONDS = 5;
 
 /** A reading takes a few milliseconds; one that takes longer admits rather than delay the publish. */

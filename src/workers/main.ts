@@ -1,12 +1,12 @@
-import { dataConverter, loadConfig, temporalAddress } from '../config';
-import { exitOnStartupError, onShutdownSignal } from '../process';
+import type { Config } from '../config';
+import { dataConverter, temporalAddress } from '../config';
+import { onShutdownSignal, runMain } from '../process';
 import { connectClient, connectWorker } from '../temporal/connect';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { FerryWorker, installWorkerRuntime } from './worker';
 
 /** A worker alone, for deployments that scale workers apart from the API. */
-async function main(): Promise<void> {
-  const config = loadConfig();
+async function main(config: Config): Promise<void> {
   installWorkerRuntime(config.FERRY_WORKER_METRICS_HOST, config.FERRY_WORKER_METRICS_PORT);
   const address = temporalAddress(config);
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
@@ -24,4 +24,4 @@ async function main(): Promise<void> {
   await clientConnection.close();
 }
 
-main().catch(exitOnStartupError);
+runMain(main);

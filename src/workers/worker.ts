@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import { endpointQuotas, healthPolicy, indexLimits, loadConfig } from '../config';
 import { AddressPolicy } from '../push/ssrf';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
-import { PushService } from '../temporal/push-service';
+import { PushDeadLetters } from '../temporal/push-dead-letters';
 import type { Endpoint } from '../workflows/endpoints.messages';
 import { indexTaskQueue, rateLimitedTaskQueue } from '../workflows/ids';
 
@@ -64,7 +64,8 @@ export class FerryWorker {
     const push = createPushActivities({
       client,
       directory,
-      pushes: new PushService(client, taskQueue, directory),
+      deadLetters: new PushDeadLetters(client, taskQueue),
+      taskQueue,
       dispatcher,
       maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
     });

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobRef } from './job.messages';
-import type { IndexEntry } from './ordered-index';
+import type { IndexEntry } from './ordered-index.messages';
 import type { QueueInput } from './queue.messages';
 
 /** A dead letter is started like a ready index: the same snapshot and limits. */

@@ -148,3 +148,25 @@ export const admitUpdate = defineUpdate<{ go: boolean; until?: number }, [Endpoi
 export const deliveryOutcomeUpdate = defineUpdate<Endpoint | null, [EndpointRef & { ok: boolean; error?: string }]>('deliveryOutcome');
 /** Answers null when the caller's version is current, so refreshes of an unchanged table are cheap. */
 export const endpointTableQuery = defineQuery<EndpointTable | null, [{ knownVersion?: number }]>('endpoints');
+
+/** The health of an endpoint nothing has failed on. */
+export const HEALTHY: EndpointHealth = {
+  state: 'healthy',
+  consecutiveFailures: 0,
+  failingSince: null,
+  pausedUntil: null,
+  probeUntil: null,
+  lastError: null,
+};
+
+/** A new endpoint: enabled, healthy, signing with one key. */
+export const newEndpoint = (ref: EndpointRef, settings: EndpointSettings, secret: EndpointKey['secret'], now: number): Endpoint => ({
+  ...settings,
+  ...ref,
+  keys: [{ secret }],
+  enabled: true,
+  disabledReason: null,
+  createdAt: now,
+  updatedAt: now,
+  health: { ...HEALTHY },
+});

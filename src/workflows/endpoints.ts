@@ -2,11 +2,8 @@ import { condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import { catalogNotifier, refuseOverQuota } from './catalog';
 import type {
   Endpoint,
-  EndpointHealth,
-  EndpointKey,
-  EndpointRegistryInput,
   EndpointRef,
-  EndpointSettings,
+  EndpointRegistryInput,
   EndpointTable,
   EventTypeDefinition,
 } from './endpoints.messages';
@@ -14,6 +11,7 @@ import {
   admitUpdate,
   deliveryOutcomeUpdate,
   endpointTableQuery,
+  HEALTHY,
   importUpdate,
   putEndpointUpdate,
   putEventTypeUpdate,
@@ -23,27 +21,6 @@ import {
 } from './endpoints.messages';
 import { ENDPOINT_CATALOG_WORKFLOW_ID } from './ids';
 import { RunBudget } from './run-budget';
-
-export const HEALTHY: EndpointHealth = {
-  state: 'healthy',
-  consecutiveFailures: 0,
-  failingSince: null,
-  pausedUntil: null,
-  probeUntil: null,
-  lastError: null,
-};
-
-/** A new endpoint: enabled, healthy, signing with one key. */
-export const newEndpoint = (ref: EndpointRef, settings: EndpointSettings, secret: EndpointKey['secret'], now: number): Endpoint => ({
-  ...settings,
-  ...ref,
-  keys: [{ secret }],
-  enabled: true,
-  disabledReason: null,
-  createdAt: now,
-  updatedAt: now,
-  health: { ...HEALTHY },
-});
 
 /**
  * One namespace's webhook endpoints, event types and the circuit breaker of each endpoint, in one

@@ -15,7 +15,7 @@ import { deadLetterWorkflowId, FerryState, FerryStateSince, queueWorkflowId } fr
 import type { SignalDefinition } from '@temporalio/workflow';
 import type { ConsumeRequest, JobRef, JobSpec, JobState, JobView } from './job.messages';
 import { consumeUpdate, deleteSignal, destroySignal, jobViewQuery, respawnSignal } from './job.messages';
-import type { IndexEntry } from './ordered-index';
+import type { IndexEntry } from './ordered-index.messages';
 import { deadSignal, deadLeftSignal } from './deadletter.messages';
 import { leftSignal, readySignal } from './queue.messages';
 import { rewriteSignal } from './rewrite.messages';

@@ -1,3 +1,9 @@
+import type { IndexEntry, IndexLimits, IndexSnapshot, Lease, SpilledRange } from './ordered-index.messages';
+import { DEFAULT_INDEX_LIMITS } from './ordered-index.messages';
+
+const before = (a: IndexEntry, b: IndexEntry): boolean =>
+  a.since < b.since || (a.since === b.since && a.jobId < b.jobId);
+
 /**
  * An ordered set of job ids, oldest first, with leases: the data structure behind the ready list of
  * a queue and the dead letter of a queue. Pure and deterministic, so it runs inside workflows and is
@@ -12,58 +18,6 @@
  * its state and `since` as search attributes, from which visibility lists a range back when the head
  * runs low (see `nextRefill`/`completeRefill`).
  */
-export interface IndexEntry {
-  jobId: string;
-  /** The job's state counter when it entered this index. */
-  epoch: number;
-  /** Milliseconds since the epoch at which the job entered this index; the sort key. */
-  since: number;
-}
-
-export interface Lease extends IndexEntry {
-  leasedUntil: number;
-}
-
-/** Jobs held only as a count: every entry with `from <= since <= to` lives in visibility alone. */
-export interface SpilledRange {
-  from: number;
-  to: number;
-  count: number;
-}
-
-export interface IndexSnapshot {
-  entries: IndexEntry[];
-  leases: Lease[];
-  spilled?: SpilledRange[];
-}
-
-export interface IndexLimits {
-  /** Above this many entries in memory, settled entries past the head are spilled. */
-  maxInMemory: number;
-  /** Entries kept in memory at the head when spilling. */
-  keepHead: number;
-  /** Entries per spilled range. */
-  rangeSize: number;
-  /** A range is loaded back when fewer than this many entries are left before it. */
-  refillBelow: number;
-  /** Only entries at least this old are spilled, so visibility has indexed them. */
-  settleMs: number;
-  /** A range visibility lists short is retried until its newest entry is this old; then it is trusted. */
-  trustAfterMs: number;
-}
-
-export const DEFAULT_INDEX_LIMITS: IndexLimits = {
-  maxInMemory: 5000,
-  keepHead: 2000,
-  rangeSize: 1000,
-  refillBelow: 1000,
-  settleMs: 10_000,
-  trustAfterMs: 60_000,
-};
-
-const before = (a: IndexEntry, b: IndexEntry): boolean =>
-  a.since < b.since || (a.since === b.since && a.jobId < b.jobId);
-
 export class OrderedIndex {
   /** Sorted by (since, jobId); removed entries stay as holes until the next compaction. */
   private slots: (IndexEntry | undefined)[] = [];

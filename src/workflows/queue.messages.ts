@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobRef } from './job.messages';
-import type { IndexEntry, IndexLimits, IndexSnapshot, Lease, SpilledRange } from './ordered-index';
+import type { IndexEntry, IndexLimits, IndexSnapshot, Lease, SpilledRange } from './ordered-index.messages';
 
 export interface QueueRef {
   namespace: string;
@@ -44,3 +44,6 @@ export const awaitReadyUpdate = defineUpdate<boolean, [{ timeoutMs: number }]>('
 /** Drops every ready entry and returns them (and spilled ranges) so the caller can end those jobs. */
 export const destroyUpdate = defineUpdate<{ entries: IndexEntry[]; spilled: SpilledRange[] }, []>('destroy');
 export const statsQuery = defineQuery<QueueStats, [{ head: number }]>('stats');
+
+/** Type of the failure a lease is rejected with when nothing is ready; the API maps it to 404. */
+export const QUEUE_EMPTY = 'QueueEmpty';

@@ -7,14 +7,12 @@ import {
   forgetSignal,
   leaseUpdate,
   leftSignal,
+  QUEUE_EMPTY,
   readySignal,
   statsQuery,
 } from './queue.messages';
 import { Refiller } from './refill';
 import { RunBudget } from './run-budget';
-
-/** Type of the failure a lease is rejected with when nothing is ready; the API maps it to 404. */
-export const QUEUE_EMPTY = 'QueueEmpty';
 
 /**
  * The ready list of one queue, in the order jobs became ready. Job workflows tell it when they

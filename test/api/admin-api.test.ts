@@ -71,6 +71,16 @@ describe('tokens', () => {
     });
   });
 
+  test("a body-less POST with an empty Content-Type (Go's http.Post(url, \"\", nil)) is served as lmstfy serves it", async () => {
+    const noType = { method: 'POST', headers: { 'content-type': '' } };
+    const created = await ferry.admin('/token/tok5?description=go-client', noType);
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    // The queue port takes any content type already; the same request there publishes.
+    const published = await ferry.queue(`/api/tok5/q?token=${token}`, { method: 'PUT', headers: { 'content-type': '' } });
+    expect(published.status).toBe(201);
+  });
+
   test('a deleted token is refused within 5 s by every API process', async () => {
     // A second API process on the same Temporal, with the default refresh period.
     const other = await startApi(

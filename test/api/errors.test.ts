@@ -1,6 +1,10 @@
 import Fastify from 'fastify';
 import { ServiceError } from '@temporalio/client';
-import { noJobAvailable, registerErrorHandler } from '../../src/api/errors';
+import { noJobAvailable, registerErrorHandler, tooManyRequests } from '../../src/api/errors';
+import { TokensNotLoadedError } from '../../src/api/tokens';
+import { QuotaExceededError } from '../../src/temporal/namespaced-registry';
+import { UnknownCodecKeyError } from '../../src/temporal/payload-codec';
+import { OverloadedError } from '../../src/temporal/publish-gate';
 
 /** An error shaped as @grpc/grpc-js rejects a call with, wrapped the way the Temporal client throws it. */
 const temporalError = (code: number) =>
@@ -36,4 +40,15 @@ test('a Temporal call rejected as INVALID_ARGUMENT is our fault: 500, no details
 
 test('typed errors keep their status and body', async () => {
   expect(await answer(noJobAvailable())).toEqual({ status: 404, retryAfter: undefined, body: { msg: 'no job available' } });
+});
+
+test.each([
+  ['a quota refusal', new QuotaExceededError('namespace n is at its quota of 2 tokens'), 400, undefined, { error: 'namespace n is at its quota of 2 tokens' }],
+  ['a rate limit', tooManyRequests('consume reach the limit rate'), 429, undefined, { msg: 'consume reach the limit rate' }],
+  ['tokens not read yet', new TokensNotLoadedError(), 503, '1', { error: 'tokens not loaded yet, retry later' }],
+  ['an overloaded Temporal', new OverloadedError(12, 5), 503, '5', { error: 'temporal is behind (workflow tasks wait 12 s for a worker), retry later' }],
+  ['a payload under a dropped key', new UnknownCodecKeyError('k1', 'job J'), 500, undefined, { error: 'job J is encrypted with key "k1", which is not among FERRY_CODEC_KEYS', code: 'CODEC_KEY_UNKNOWN' }],
+  ['one wrapped as a cause', new Error('decode failed', { cause: new UnknownCodecKeyError('k1') }), 500, undefined, { error: 'a payload is encrypted with key "k1", which is not among FERRY_CODEC_KEYS', code: 'CODEC_KEY_UNKNOWN' }],
+])('%s answers by its code: %#', async (_what, err, status, retryAfter, body) => {
+  expect(await answer(err)).toEqual({ status, retryAfter, body });
 });

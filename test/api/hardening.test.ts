@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import pino from 'pino';
 import { endpointQuotas, healthPolicy } from '../../src/config';
 import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
-import { newEndpoint } from '../../src/workflows/endpoints';
+import { newEndpoint } from '../../src/workflows/endpoints.messages';
 import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
 import { indexTaskQueue, LEGACY_ENDPOINT_REGISTRY_WORKFLOW_ID } from '../../src/workflows/ids';
 import type { FerryUnderTest } from '../helpers/ferry';

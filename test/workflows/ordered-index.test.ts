@@ -1,4 +1,4 @@
-import type { IndexEntry, IndexLimits } from '../../src/workflows/ordered-index';
+import type { IndexEntry, IndexLimits } from '../../src/workflows/ordered-index.messages';
 import { OrderedIndex } from '../../src/workflows/ordered-index';
 
 const limits: IndexLimits = { maxInMemory: 10, keepHead: 4, rangeSize: 3, refillBelow: 2, settleMs: 1000, trustAfterMs: 60_000 };

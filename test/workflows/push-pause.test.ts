@@ -6,7 +6,7 @@ import { createSecret } from '../../src/push/signing';
 import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
 import { PushService } from '../../src/temporal/push-service';
 import { FerryWorker } from '../../src/workers/worker';
-import { newEndpoint } from '../../src/workflows/endpoints';
+import { newEndpoint } from '../../src/workflows/endpoints.messages';
 import { pushWorkflowId } from '../../src/workflows/ids';
 import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';

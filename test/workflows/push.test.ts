@@ -7,7 +7,7 @@ import { PushService } from '../../src/temporal/push-service';
 import { OverloadedError, PublishGate } from '../../src/temporal/publish-gate';
 import { FerryWorker } from '../../src/workers/worker';
 import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
-import { newEndpoint } from '../../src/workflows/endpoints';
+import { newEndpoint } from '../../src/workflows/endpoints.messages';
 import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
 import { endpointRegistryWorkflowId, pushWorkflowId } from '../../src/workflows/ids';
 import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { version } from '../../../package.json';
+import { readBuildInfo } from '../../build-info';
 import type { TokenRecord } from '../../workflows/tokens.messages';
 import { badRequest, conflict, notFound } from '../errors';
 import { codecRoutes } from './codec';
@@ -149,7 +150,8 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.get('/info', async () => jobs.listQueues());
   app.get('/pools', async () => [DEFAULT_POOL]);
-  app.get('/version', async () => ({ version, build_commit: process.env.FERRY_BUILD_COMMIT ?? 'unknown', build_date: process.env.FERRY_BUILD_DATE ?? 'unknown' }));
+  const build = readBuildInfo();
+  app.get('/version', async () => ({ version, build_commit: build.commit, build_date: build.date }));
   app.get('/metrics', async (_request, reply) =>
     reply.header('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

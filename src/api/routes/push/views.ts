@@ -1,0 +1,36 @@
+import { monotonicFactory } from 'ulid';
+import type { AttemptRecord, PushView } from '../../../workflows/push.messages';
+import type { AttemptView } from '../../push-schemas';
+
+/** What the push routes share: ids, times, the OpenAPI tag, and the views of attempts and events. */
+
+export const newId = monotonicFactory();
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const ms = (value: string | undefined) => (value === undefined ? undefined : Date.parse(value));
+export const tags = ['push'];
+
+export const attemptView = (a: AttemptRecord): AttemptView => ({
+  attempt: a.attempt,
+  at: iso(a.startedAt),
+  durationMs: a.durationMs,
+  status: a.status ?? null,
+  error: a.error ?? null,
+  outcome: a.outcome,
+  responseExcerpt: a.responseExcerpt,
+});
+
+export const eventOf = (view: PushView) => ({
+  id: view.event.id,
+  type: view.event.type,
+  status: view.status,
+  event: { ...view.event },
+  orderingKey: view.orderingKey,
+  deliveries: view.deliveries.map((d) => ({
+    endpointId: d.endpointId,
+    status: d.status,
+    attempts: d.attempts.map(attemptView),
+    pausedUntil: d.pausedUntil === null ? null : iso(d.pausedUntil),
+    deadLetter: d.dead ? { reason: d.dead.reason, held: d.dead.held, at: iso(d.dead.at) } : null,
+  })),
+});
+
