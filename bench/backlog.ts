@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Pool } from 'undici';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../src/local-temporal/dev-server';
 import { freePort } from '../test/helpers/ports';
 import { startFerryProcess } from './ferry-process';
 import { since, sleep, summarize, writeReport } from './lib';

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../src/local-temporal/dev-server';
 import { freePort } from '../test/helpers/ports';
 import type { Cycle, Measurement } from './cycles';
 import { lmstfyCycle, measure, median, spread } from './cycles';

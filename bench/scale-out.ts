@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../src/local-temporal/dev-server';
 import { freePort } from '../test/helpers/ports';
 import { activityPollers } from '../test/helpers/worker-process';
 import type { Measurement } from './cycles';

@@ -3,7 +3,7 @@
 // SDK would otherwise do (only package registries are reachable on our machines and in CI):
 //   - the Temporal CLI (`temporal server start-dev`), built from source with `go install`;
 //   - the Java time-skipping test server, resolved from Maven Central and run through a wrapper.
-// It records their absolute paths in <tools>/temporal-tools.json (read by src/temporal/tools.ts).
+// It records their absolute paths in <tools>/temporal-tools.json (read by src/local-temporal/tools.ts).
 // Everything is cached under <tools> (default <repo>/.tools), so later runs take well under a second.
 //
 // With --server it also builds the full Temporal server and its SQL tool (`npm run start:cluster`),

@@ -15,7 +15,8 @@ import type { QueueMetrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { pushRoutes } from './routes/push';
 import { queueRoutes } from './routes/queue';
-import type { RateLimiter, TokenStore } from './tokens';
+import type { TokenStore } from '../temporal/token-store';
+import type { RateLimiter } from './rate-limiter';
 import { version } from '../../package.json';
 
 /** What every route needs; built once per process and shared by both servers. */
@@ -32,9 +33,19 @@ export interface FerryServices {
   payloadCodecs: PayloadCodec[];
 }
 
+/** A route an app serves, as registered. */
+export interface ServedRoute {
+  method: string;
+  url: string;
+  /** The queue routes' rate-limit class ('none': no token at all). */
+  access?: string;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     ferry: FerryServices;
+    /** Every route this app serves: for the tests that go over all of them. */
+    servedRoutes: ServedRoute[];
   }
 }
 
@@ -53,6 +64,12 @@ function baseApp(services: FerryServices, logger: FastifyBaseLogger): FastifyIns
     http: { headersTimeout: Math.min(10_000, services.config.FERRY_REQUEST_TIMEOUT_MS), connectionsCheckingInterval: 1000 },
     // Fastify answers HEAD by running the GET handler, and a consume is a GET that takes a job.
     exposeHeadRoutes: false,
+  });
+  const served: ServedRoute[] = [];
+  app.decorate('servedRoutes', served);
+  app.addHook('onRoute', (route) => {
+    const access = (route.config as { access?: string } | undefined)?.access;
+    for (const method of [route.method].flat()) served.push({ method, url: route.url, ...(access ? { access } : {}) });
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -12,7 +12,8 @@ import { PublishGate, workflowBacklogAge } from '../temporal/publish-gate';
 import type { FerryServices } from './app';
 import { buildAdminApp, buildQueueApp } from './app';
 import { QueueMetrics } from './metrics';
-import { RateLimiter, TokenStore } from './tokens';
+import { TokenStore } from '../temporal/token-store';
+import { RateLimiter } from './rate-limiter';
 
 export interface RunningApi {
   queueUrl: string;

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import Long from 'long';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { grpcCodeOf } from '../temporal/temporal-errors';
-import { DYNAMIC_CONFIG_FILE } from '../temporal/dynamic-config';
+import { DYNAMIC_CONFIG_FILE } from '../local-temporal/dynamic-config';
 import type { Postgres } from './postgres';
 import { startPostgres } from './postgres';
 import type { TemporalServer } from './temporal-server';

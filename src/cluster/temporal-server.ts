@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { waitForFrontend } from '../temporal/dev-server';
-import { temporalTools } from '../temporal/tools';
+import { waitForFrontend } from '../local-temporal/dev-server';
+import { temporalTools } from '../local-temporal/tools';
 import type { Postgres } from './postgres';
 import { POSTGRES_USER } from './postgres';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { temporalTools } from '../temporal/tools';
+import { temporalTools } from '../local-temporal/tools';
 
 export interface UiServer {
   url: string;

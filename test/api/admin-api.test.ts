@@ -3,15 +3,14 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startApi } from '../../src/api/server';
-import { TokenStore } from '../../src/api/tokens';
+import { TokenStore } from '../../src/temporal/token-store';
 import { loadConfig } from '../../src/config';
-import { temporalTools } from '../../src/temporal/tools';
+import { temporalTools } from '../../src/local-temporal/tools';
 import { deadLetterWorkflowId, indexTaskQueue, LEGACY_TOKEN_REGISTRY_WORKFLOW_ID } from '../../src/workflows/ids';
 import { eventually } from '../helpers/eventually';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
 import { CLUSTER_ADDRESS } from '../helpers/temporal';
-import { WORKER_METRICS_PORT } from '../helpers/runtime';
 
 let ferry: FerryUnderTest;
 
@@ -184,7 +183,7 @@ describe('Temporal CLI', () => {
     // The job's own moments reach the worker's Prometheus endpoint.
     await ferry.queue(`/api/cli/jobs/job/${job_id}`, { method: 'DELETE', headers });
     await eventually(async () => {
-      const metrics = await (await fetch(`http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`)).text();
+      const metrics = await ferry.workerMetrics();
       expect(metrics).toMatch(/ferry_jobs_dead_total\{[^}]*namespace="cli"[^}]*\} 1/);
       expect(metrics).toMatch(/ferry_consume_to_ack_ms_count\{[^}]*namespace="cli"[^}]*\} 1/);
     });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
-import { temporalTools } from '../../src/temporal/tools';
+import { temporalTools } from '../../src/local-temporal/tools';
 import { jobWorkflowId } from '../../src/workflows/ids';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';

@@ -9,6 +9,7 @@ import { startApiProcess } from './api-process';
 import { CLUSTER_ADDRESS, createTemporalEnv, testTaskQueue } from './temporal';
 import { startWorkerProcess } from './worker-process';
 import { eventually } from './eventually';
+import { WORKER_METRICS_PORT } from './runtime';
 
 /** Queue-port routes that write configuration (endpoints and event types), up to their collection. */
 const CONFIG_PATH = /^\/push\/[^/]+\/(endpoints|event-types)\b/;
@@ -24,6 +25,11 @@ export interface FerryUnderTest {
   admin(path: string, init?: RequestInit): Promise<Response>;
   /** Creates a token for a namespace through the admin API. */
   token(namespace: string): Promise<string>;
+  /**
+   * Every worker's Prometheus text, one after the other: on the cluster a job's moments are counted
+   * by whichever of the two workers ran that workflow task.
+   */
+  workerMetrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +96,11 @@ export async function startFerry(env: Partial<Record<string, string>> = {}): Pro
     async token(namespace) {
       const res = await ferry.admin(`/token/${namespace}?description=test`, { method: 'POST' });
       return ((await res.json()) as { token: string }).token;
+    },
+    async workerMetrics() {
+      const ports = [WORKER_METRICS_PORT, ...(others ? [others[0].metricsPort] : [])];
+      const texts = await Promise.all(ports.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+      return texts.join('\n');
     },
     async stop() {
       if (others) {

@@ -1,13 +1,18 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectClient, connectWorker } from '../../src/temporal/connect';
-import { devServerDynamicConfigArgs } from '../../src/temporal/dynamic-config';
+import { devServerDynamicConfigArgs } from '../../src/local-temporal/dynamic-config';
 import { addSearchAttributes, devServerSearchAttributeArgs } from '../../src/temporal/search-attributes';
-import { temporalTools as tools } from '../../src/temporal/tools';
+import { temporalTools as tools } from '../../src/local-temporal/tools';
 import { testDataConverter } from './codec';
 import { installTestRuntime } from './runtime';
 
 /** What an integration suite needs of a Temporal server: a dev server it owns, or the cluster `npm run test:cluster` shares. */
 export type TemporalEnv = Pick<TestWorkflowEnvironment, 'client' | 'connection' | 'nativeConnection' | 'namespace' | 'teardown'>;
+
+/** `npm run test:unit` promises no Temporal server: a suite that asks for one there is misfiled. */
+function refuseInUnitRun(): void {
+  if (process.env.FERRY_UNIT) throw new Error('a test:unit suite asked for a Temporal server; it belongs outside test/unit');
+}
 
 /** Set by `npm run test:cluster`'s global set-up: the frontend of the PostgreSQL cluster every suite shares. */
 export const CLUSTER_ADDRESS = process.env.FERRY_TEST_CLUSTER_ADDRESS;
@@ -24,6 +29,7 @@ export const testTaskQueue = (own: string): string => (CLUSTER_ADDRESS ? 'ferry-
  * download where internet exists.
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  refuseInUnitRun();
   installTestRuntime();
   const path = tools().testServer;
   const env = await TestWorkflowEnvironment.createTimeSkipping(
@@ -39,6 +45,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
  * (which teardown closes, leaving the cluster running).
  */
 export async function createTemporalEnv(): Promise<TemporalEnv> {
+  refuseInUnitRun();
   installTestRuntime();
   if (CLUSTER_ADDRESS) {
     const namespace = 'default';

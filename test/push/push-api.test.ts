@@ -3,13 +3,12 @@ import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import type { z } from 'zod';
 import type { deadLetterView, endpointView, eventListView, eventView, rotatedView, traceView } from '../../src/api/push-schemas';
-import { temporalTools } from '../../src/temporal/tools';
+import { temporalTools } from '../../src/local-temporal/tools';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
 import { Receiver } from '../helpers/receiver';
 import { verifiesV1a } from '../helpers/v1a';
-import { WORKER_METRICS_PORT } from '../helpers/runtime';
 
 let ferry: FerryUnderTest;
 let token: string;
@@ -496,7 +495,7 @@ describe('observability', () => {
   });
 
   test('metrics: attempts on the worker, published events and dead deliveries on the admin API; OpenAPI documents push', async () => {
-    const worker = await (await fetch(`http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`)).text();
+    const worker = await ferry.workerMetrics();
     expect(worker).toMatch(/ferry_push_attempts_total\{[^}]*outcome="success"/);
     expect(worker).toMatch(/ferry_push_attempt_duration_ms_bucket/);
     expect(worker).toMatch(/ferry_push_deliveries_total\{[^}]*outcome="dead"/);

@@ -9,7 +9,7 @@ import type { TokenRecord } from '../../workflows/tokens.messages';
 import { badRequest, conflict, notFound } from '../errors';
 import { codecRoutes } from './codec';
 import { MAX_NAME_LENGTH } from '../params';
-import { DEFAULT_POOL, MAX_TOKEN_DESCRIPTION, MIN_USER_TOKEN_LENGTH } from '../tokens';
+import { DEFAULT_POOL, MAX_TOKEN_DESCRIPTION, MIN_USER_TOKEN_LENGTH } from '../../temporal/token-store';
 
 const NAME = /^[-_A-Za-z0-9]+$/;
 const limitBody = z.object({

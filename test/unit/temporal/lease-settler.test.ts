@@ -1,5 +1,5 @@
-import { LeaseSettler } from '../../src/temporal/lease-settler';
-import { eventually } from '../helpers/eventually';
+import { LeaseSettler } from '../../../src/temporal/lease-settler';
+import { eventually } from '../../helpers/eventually';
 
 test('pending settles go with the next lease, or by themselves after the delay', async () => {
   const sent: string[][] = [];

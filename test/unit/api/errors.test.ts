@@ -1,10 +1,10 @@
 import Fastify from 'fastify';
 import { ServiceError } from '@temporalio/client';
-import { noJobAvailable, registerErrorHandler, tooManyRequests } from '../../src/api/errors';
-import { TokensNotLoadedError } from '../../src/api/tokens';
-import { QuotaExceededError } from '../../src/temporal/namespaced-registry';
-import { UnknownCodecKeyError } from '../../src/temporal/payload-codec';
-import { OverloadedError } from '../../src/temporal/publish-gate';
+import { noJobAvailable, registerErrorHandler, tooManyRequests } from '../../../src/api/errors';
+import { TokensNotLoadedError } from '../../../src/temporal/token-store';
+import { QuotaExceededError } from '../../../src/temporal/namespaced-registry';
+import { UnknownCodecKeyError } from '../../../src/temporal/payload-codec';
+import { OverloadedError } from '../../../src/temporal/publish-gate';
 
 /** An error shaped as @grpc/grpc-js rejects a call with, wrapped the way the Temporal client throws it. */
 const temporalError = (code: number) =>

@@ -3,11 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { Agent } from 'undici';
-import type { SendResult, WebhookRequest } from '../../src/push/send';
-import { RESPONSE_EXCERPT_BYTES, retryAfterMs, sendWebhook } from '../../src/push/send';
-import { DeliveryFailure } from '../../src/workflows/push.messages';
-import { createSecret } from '../../src/push/signing';
-import { AddressPolicy } from '../../src/push/ssrf';
+import type { SendResult, WebhookRequest } from '../../../src/push/send';
+import { RESPONSE_EXCERPT_BYTES, retryAfterMs, sendWebhook } from '../../../src/push/send';
+import { DeliveryFailure } from '../../../src/workflows/push.messages';
+import { createSecret } from '../../../src/push/signing';
+import { AddressPolicy } from '../../../src/push/ssrf';
 
 // Real local receivers; the activity runs in the SDK's activity context (for its attempt number).
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;

@@ -1,5 +1,5 @@
-import { matchesData } from '../../src/push/data-filter';
-import type { DataCondition } from '../../src/workflows/endpoints.messages';
+import { matchesData } from '../../../src/push/data-filter';
+import type { DataCondition } from '../../../src/workflows/endpoints.messages';
 
 const data = { region: 'eu', amount: 42, tags: ['a'], customer: { tier: 'gold', since: '2024-01-01' }, flag: false, none: null };
 

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devServerDynamicConfigArgs } from '../../src/temporal/dynamic-config';
+import { devServerDynamicConfigArgs } from '../../../src/local-temporal/dynamic-config';
 
-const root = join(__dirname, '..', '..');
+const root = join(__dirname, '..', '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
 test('the dev server, the cluster and docker-compose.yml read one dynamic-config file', () => {

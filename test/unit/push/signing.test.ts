@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import nacl from 'tweetnacl';
-import { createSecret, isWebhookSecret, publicKeyOf, signatureHeaders, signingKeys } from '../../src/push/signing';
-import { verifiesV1a } from '../helpers/v1a';
+import { createSecret, isWebhookSecret, publicKeyOf, signatureHeaders, signingKeys } from '../../../src/push/signing';
+import { verifiesV1a } from '../../helpers/v1a';
 
 // The `standardwebhooks` package is an independent implementation: what it accepts, any receiver's
 // Standard Webhooks library accepts.

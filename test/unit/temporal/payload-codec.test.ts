@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../../../src/config';
 import {
   codecKeyFile,
   ENCRYPTED_ENCODING,
@@ -14,8 +14,8 @@ import {
   newCodecKey,
   parseCodecKeys,
   UnknownCodecKeyError,
-} from '../../src/temporal/payload-codec';
-import { payloadKeyIds } from '../../src/temporal/codec-key-usage';
+} from '../../../src/temporal/payload-codec';
+import { payloadKeyIds } from '../../../src/temporal/codec-key-usage';
 
 const keyA = parseCodecKeys(newCodecKey().replace(/^[^:]+/, 'a'));
 const keyB = parseCodecKeys(newCodecKey().replace(/^[^:]+/, 'b'));

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Agent, request } from 'undici';
-import { AddressPolicy, ForbiddenAddressError } from '../../src/push/ssrf';
+import { AddressPolicy, ForbiddenAddressError } from '../../../src/push/ssrf';
 
 // A real local receiver; the guard must refuse it unless allow-listed. Forbidden non-local targets
 // are refused before any packet is sent.

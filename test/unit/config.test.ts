@@ -1,5 +1,5 @@
-import { ConfigError, indexLimits, loadConfig } from '../src/config';
-import { DEFAULT_INDEX_LIMITS } from '../src/workflows/ordered-index.messages';
+import { ConfigError, indexLimits, loadConfig } from '../../src/config';
+import { DEFAULT_INDEX_LIMITS } from '../../src/workflows/ordered-index.messages';
 
 describe('index limits', () => {
   test('default to what OrderedIndex uses without configuration', () => {

@@ -1,4 +1,4 @@
-import { Coalescer, takeInOrder } from '../../src/temporal/coalescer';
+import { Coalescer, takeInOrder } from '../../../src/temporal/coalescer';
 
 /** A call whose answers the test releases by hand, recording what each call was given. */
 function manualCall<Req>() {

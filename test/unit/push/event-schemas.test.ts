@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { EventSchemaError, EventSchemas, InvalidSchemaError, SCHEMA_LIMITS } from '../../src/push/event-schemas';
-import type { EventTypeDefinition } from '../../src/workflows/endpoints.messages';
+import { EventSchemaError, EventSchemas, InvalidSchemaError, SCHEMA_LIMITS } from '../../../src/push/event-schemas';
+import type { EventTypeDefinition } from '../../../src/workflows/endpoints.messages';
 
 const typeOf = (schema: Record<string, unknown>, namespace = 'ns-a', updatedAt = 1): EventTypeDefinition => ({
   namespace,

@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import { createApiLogger } from '../../src/api/server';
+import { createApiLogger } from '../../../src/api/server';
 
 test('request log lines never carry a token sent as ?token=', async () => {
   const lines: string[] = [];

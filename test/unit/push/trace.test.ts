@@ -1,9 +1,9 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import Long from 'long';
-import { decodeTracedPayloads, traceFromHistory } from '../../src/push/trace';
-import type { AttemptRecord, DeliveryAttempt } from '../../src/workflows/push.messages';
-import { FerryPayloadCodec, parseCodecKeys } from '../../src/temporal/payload-codec';
+import { decodeTracedPayloads, traceFromHistory } from '../../../src/push/trace';
+import type { AttemptRecord, DeliveryAttempt } from '../../../src/workflows/push.messages';
+import { FerryPayloadCodec, parseCodecKeys } from '../../../src/temporal/payload-codec';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const payloads = (value: unknown) => ({ payloads: [defaultPayloadConverter.toPayload(value)] });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readBuildInfo } from '../src/build-info';
+import { readBuildInfo } from '../../src/build-info';
 
 const dirs: string[] = [];
 const tempDir = () => {

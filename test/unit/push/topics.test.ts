@@ -1,4 +1,4 @@
-import { matchesTopic } from '../../src/push/topics';
+import { matchesTopic } from '../../../src/push/topics';
 
 describe('matchesTopic (AMQP topic patterns)', () => {
   test.each([

@@ -1,5 +1,5 @@
-import type { IndexEntry, IndexLimits } from '../../src/workflows/ordered-index.messages';
-import { OrderedIndex } from '../../src/workflows/ordered-index';
+import type { IndexEntry, IndexLimits } from '../../../src/workflows/ordered-index.messages';
+import { OrderedIndex } from '../../../src/workflows/ordered-index';
 
 const limits: IndexLimits = { maxInMemory: 10, keepHead: 4, rangeSize: 3, refillBelow: 2, settleMs: 1000, trustAfterMs: 60_000 };
 const entry = (n: number, since = n * 10): IndexEntry => ({ jobId: `j${String(n).padStart(3, '0')}`, epoch: 1, since });

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ConnectionOptions } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
-import { retryWithinDeadline } from '../../src/temporal/connect';
+import { retryWithinDeadline } from '../../../src/temporal/connect';
 
 // A port nothing listens on: every attempt is refused at once, and the SDK retries after growing
 // sleeps that end 170, 459, 950, 1785, 3205 ms after the first attempt (each sleep ± 20%). A

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { devServerDynamicConfigArgs } from './dynamic-config';
-import { devServerSearchAttributeArgs } from './search-attributes';
+import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
 import { temporalTools } from './tools';
 
 export interface DevServerOptions {

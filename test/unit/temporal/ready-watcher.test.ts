@@ -1,4 +1,4 @@
-import { ReadyWatcher } from '../../src/temporal/ready-watcher';
+import { ReadyWatcher } from '../../../src/temporal/ready-watcher';
 
 /** A waiting call that only ends when aborted, as Temporal's would with no job coming. */
 function neverReady() {
