@@ -98,3 +98,5 @@ export const jobResponse = z.object({
 });
 export type JobResponse = z.infer<typeof jobResponse>;
 export const errorResponse = z.object({ error: z.string() });
+
+export const sizeResponse = z.object({ namespace: z.string(), queue: z.string(), size: z.number().int() });

@@ -1,7 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { TEST_CODEC_KEYS } from './codec';
-import { eventually } from './eventually';
+import { startFerryProcess } from './ferry-process';
 import { freePort } from './ports';
 
 export interface ApiProcess {
@@ -18,26 +16,16 @@ export interface ApiProcess {
  */
 export async function startApiProcess(address: string, taskQueue: string, env: Partial<Record<string, string>> = {}): Promise<ApiProcess> {
   const [queuePort, adminPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      FERRY_TASK_QUEUE: taskQueue,
-      FERRY_API_PORT: String(queuePort),
-      FERRY_ADMIN_PORT: String(adminPort),
-      FERRY_CODEC_KEYS: TEST_CODEC_KEYS,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const api: ApiProcess = {
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const { child, output, exited } = await startFerryProcess(
+    'src/api/main.ts',
+    { TEMPORAL_ADDRESS: address, FERRY_TASK_QUEUE: taskQueue, FERRY_API_PORT: String(queuePort), FERRY_ADMIN_PORT: String(adminPort), ...env },
+    async () => expect((await fetch(`${adminUrl}/health`)).status).toBe(200),
+  );
+  return {
     child,
     queueUrl: `http://127.0.0.1:${queuePort}`,
-    adminUrl: `http://127.0.0.1:${adminPort}`,
+    adminUrl,
     output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -45,9 +33,4 @@ export async function startApiProcess(address: string, taskQueue: string, env: P
       await exited;
     },
   };
-  await eventually(async () => expect((await fetch(`${api.adminUrl}/health`)).status).toBe(200), 60_000, 200).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    throw new Error(`API process did not start: ${String(err)}\n${output.join('')}`);
-  });
-  return api;
 }

@@ -1,68 +1,31 @@
-import { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadConfig } from '../../src/config';
-import { endpointQuotas, healthPolicy } from '../../src/config';
-import { EndpointDirectory } from '../../src/temporal/endpoint-directory';
+import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
+import { createSecret } from '../../src/push/signing';
 import { PushService } from '../../src/temporal/push-service';
 import { OverloadedError, PublishGate } from '../../src/temporal/publish-gate';
-import { FerryWorker } from '../../src/workers/worker';
-import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
 import { newEndpoint } from '../../src/workflows/endpoints.messages';
 import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
 import { endpointRegistryWorkflowId, pushWorkflowId } from '../../src/workflows/ids';
 import type { DeliveryStatus, PushView } from '../../src/workflows/push.messages';
 import { pushViewQuery } from '../../src/workflows/push.messages';
-import { createSecret } from '../../src/push/signing';
-import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
+import { usePushTestBed } from '../helpers/push-test-bed';
 import type { Reply } from '../helpers/receiver';
-import { Receiver } from '../helpers/receiver';
-import { createTimeSkippingEnv } from '../helpers/temporal';
 
 const taskQueue = 'push-workflow-test';
 const ns = 'ts';
-const config = loadConfig({
-  FERRY_PUSH_ALLOW_CIDRS: '127.0.0.1/32',
-  FERRY_ENDPOINT_REFRESH_MS: '200',
+const bed = usePushTestBed(taskQueue, {
   FERRY_PUSH_FAILURES_TO_PAUSE: '5',
   FERRY_PUSH_PAUSE_S: '300',
   FERRY_PUSH_DISABLE_AFTER_S: '3600',
   FERRY_PUSH_MAX_RETRY_AFTER_S: '600',
 });
-let env: TestWorkflowEnvironment;
-let worker: FerryWorker;
-let running: Promise<void>;
-let directory: EndpointDirectory;
-let pushes: PushService;
-let receiver: Receiver;
-let plain: Client;
 let counter = 0;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  worker = await FerryWorker.create({ connection: env.nativeConnection, client: env.client, namespace: env.namespace ?? 'default', taskQueue, config });
-  running = worker.run();
-  directory = new EndpointDirectory(env.client, { taskQueue, policy: healthPolicy(config), quotas: endpointQuotas(config), refreshMs: 200, onRefreshError: () => undefined });
-  await directory.start();
-  await eventually(async () => expect(directory.loaded).toBe(true), 20_000, 100);
-  pushes = new PushService(env.client, taskQueue, directory);
-  receiver = await Receiver.start();
-  plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
-}, 60_000);
-
-afterAll(async () => {
-  await directory?.stop();
-  worker?.shutdown();
-  await running;
-  await receiver?.stop();
-  await env?.teardown();
-});
 
 async function endpoint(settings: Partial<EndpointSettings>, ...replies: Reply[]): Promise<Endpoint> {
   const id = `ep${++counter}`;
-  const url = receiver.script(`/${id}`, ...replies);
+  const url = bed.receiver.script(`/${id}`, ...replies);
   const e = newEndpoint({ namespace: ns, id }, { ...DEFAULT_SETTINGS, timeoutMs: 5000, ...settings, url }, createSecret(), Date.now());
-  await directory.put(e);
+  await bed.directory.put(e);
   return e;
 }
 
@@ -81,21 +44,21 @@ async function push(target: Endpoint, id = `ev${++counter}`): Promise<{ status: 
 }
 
 const publish = (target: Endpoint, id: string) =>
-  pushes.publish(ns, { event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null }, endpoints: [target.id] });
+  bed.pushes.publish(ns, { event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null }, endpoints: [target.id] });
 
 /** Moves the clock until every delivery of these pushes succeeded or is dead-lettered. */
 async function settle(ids: string[]): Promise<PushView[]> {
   for (let step = 0; step < 1000; step++) {
-    const views = await Promise.all(ids.map((id) => plain.workflow.getHandle(pushWorkflowId(ns, id)).query(pushViewQuery)));
+    const views = await Promise.all(ids.map((id) => bed.plain.workflow.getHandle(pushWorkflowId(ns, id)).query(pushViewQuery)));
     if (views.every((v) => v.deliveries.every((d) => d.status === 'push_success' || d.dead))) return views;
-    await env.sleep(STEP);
+    await bed.env.sleep(STEP);
   }
   throw new Error(`pushes ${ids.join(', ')} did not settle`);
 }
 
 /** Workflow times of the registry's `admit` updates: each is a write to the namespace's registry workflow. */
 async function admitTimes(): Promise<number[]> {
-  const history = await plain.workflow.getHandle(endpointRegistryWorkflowId(ns)).fetchHistory();
+  const history = await bed.plain.workflow.getHandle(endpointRegistryWorkflowId(ns)).fetchHistory();
   return (history.events ?? [])
     .filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'admit')
     .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6));
@@ -106,7 +69,7 @@ async function admitTimes(): Promise<number[]> {
  * `attempt` signals they send, the last one from its ActivityTaskStarted event.
  */
 async function attemptTimes(id: string): Promise<number[]> {
-  const history = await plain.workflow.getHandle(pushWorkflowId(ns, id)).fetchHistory();
+  const history = await bed.plain.workflow.getHandle(pushWorkflowId(ns, id)).fetchHistory();
   const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
   const times: number[] = [];
   for (const e of history.events ?? []) {
@@ -127,7 +90,7 @@ describe('PushWorkflow retry timeline (time-skipping)', () => {
     expect(view.deliveries[0]!.attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
     expect(view.deliveries[0]!.dead?.held).toBe(false);
     expect(view.deliveries[0]!.dead?.reason).toMatch(/EndpointUnavailable/);
-    expect(receiver.to(`/${e.id}`)).toHaveLength(4);
+    expect(bed.receiver.to(`/${e.id}`)).toHaveLength(4);
   });
 
   test('a custom schedule is followed exactly, even when it is not geometric', async () => {
@@ -146,10 +109,10 @@ describe('PushWorkflow retry timeline (time-skipping)', () => {
 
   test('a permanent failure goes to the dead letter at once', async () => {
     const e = await endpoint({}, 422);
-    const before = receiver.to(`/${e.id}`).length;
+    const before = bed.receiver.to(`/${e.id}`).length;
     const { status, view } = await push(e);
     expect(status).toBe('push_failed');
-    expect(receiver.to(`/${e.id}`).length - before).toBe(1);
+    expect(bed.receiver.to(`/${e.id}`).length - before).toBe(1);
     expect(view.deliveries[0]!.dead?.reason).toMatch(/EndpointRejected.*422/);
   });
 });
@@ -166,8 +129,8 @@ describe('circuit breaker (time-skipping)', () => {
     // The sixth attempt waited for the pause (300 s from the fifth failure), not for the 1 s schedule.
     expect(gaps(times)).toEqual([1, 1, 1, 1, 300]);
     await eventually(async () => {
-      await directory.refresh();
-      expect(directory.get(ns, e.id)?.health.state).toBe('healthy');
+      await bed.directory.refresh();
+      expect(bed.directory.get(ns, e.id)?.health.state).toBe('healthy');
     });
   });
 
@@ -176,15 +139,15 @@ describe('circuit breaker (time-skipping)', () => {
     const first = `ev${++counter}`;
     await publish(e, first);
     // Five failures a second apart open the circuit.
-    await eventually(async () => expect(receiver.to(`/${e.id}`)).toHaveLength(5), 10_000, 20);
-    await env.sleep('10s');
+    await eventually(async () => expect(bed.receiver.to(`/${e.id}`)).toHaveLength(5), 10_000, 20);
+    await bed.env.sleep('10s');
     const admitsBefore = (await admitTimes()).length;
     const later = [`ev${++counter}`, `ev${++counter}`, `ev${++counter}`];
     for (const id of later) await publish(e, id);
     const views = await settle([first, ...later]);
     expect(views.map((v) => v.status)).toEqual(['push_success', 'push_success', 'push_success', 'push_success']);
     // Nobody was sent anything during the pause, and nobody asked the registry before it ended.
-    const hits = receiver.to(`/${e.id}`);
+    const hits = bed.receiver.to(`/${e.id}`);
     expect(hits).toHaveLength(9);
     const pausedUntil = (await attemptTimes(first))[4]! + 300_000;
     const admits = (await admitTimes()).slice(admitsBefore);
@@ -199,18 +162,18 @@ describe('circuit breaker (time-skipping)', () => {
     // The default schedule (10 s, 30 s, 90 s) alone would dead-letter everything after 130 s.
     const e = await endpoint({ retrySchedule: DEFAULT_SETTINGS.retrySchedule }, 503);
     const ids = Array.from({ length: 20 }, () => `ev${++counter}`);
-    const downSince = await env.currentTimeMs();
+    const downSince = await bed.env.currentTimeMs();
     await Promise.all(ids.map((id) => publish(e, id)));
-    while ((await env.currentTimeMs()) - downSince < 600_000) await env.sleep(STEP);
-    const duringOutage = receiver.to(`/${e.id}`).length;
-    receiver.script(`/${e.id}`, 200);
+    while ((await bed.env.currentTimeMs()) - downSince < 600_000) await bed.env.sleep(STEP);
+    const duringOutage = bed.receiver.to(`/${e.id}`).length;
+    bed.receiver.script(`/${e.id}`, 200);
     const views = await settle(ids);
     expect(views.map((v) => v.status)).toEqual(ids.map(() => 'push_success'));
     const attempts = views.map((v) => v.deliveries[0]!.attempts.length);
     // While down: the 20 first attempts, then only probes, not 20 schedules of retries.
     expect(duringOutage).toBeLessThan(20 + 10);
     expect(Math.max(...attempts)).toBeLessThanOrEqual(DEFAULT_SETTINGS.retrySchedule.length + 1);
-    console.log(`receiver down 600 s: ${duringOutage} requests during the outage, ${receiver.to(`/${e.id}`).length} in all, 20/20 delivered; attempts per event ${Math.min(...attempts)}–${Math.max(...attempts)}`);
+    console.log(`receiver down 600 s: ${duringOutage} requests during the outage, ${bed.receiver.to(`/${e.id}`).length} in all, 20/20 delivered; attempts per event ${Math.min(...attempts)}–${Math.max(...attempts)}`);
   });
 
   test('an endpoint failing for longer than the disable period is disabled; its deliveries are held', async () => {
@@ -219,9 +182,9 @@ describe('circuit breaker (time-skipping)', () => {
     expect(status).toBe('push_failed');
     expect(view.deliveries[0]!.dead?.held).toBe(true);
     expect(view.deliveries[0]!.dead?.reason).toMatch(/disabled.*every attempt failed since/);
-    await directory.refresh();
-    expect(directory.get(ns, e.id)?.enabled).toBe(false);
-    expect(directory.get(ns, e.id)?.disabledReason).toMatch(/every attempt failed/);
+    await bed.directory.refresh();
+    expect(bed.directory.get(ns, e.id)?.enabled).toBe(false);
+    expect(bed.directory.get(ns, e.id)?.disabledReason).toMatch(/every attempt failed/);
   });
 });
 
@@ -229,7 +192,7 @@ test('a batch is admitted once: a gate that closes halfway through starts all of
   const target = await endpoint({});
   let readings = 0;
   // Open at the first reading, closed from the second; a 0 ms refresh reads on every admission.
-  const gated = new PushService(env.client, taskQueue, directory, { gate: new PublishGate(async () => (readings++ === 0 ? 0 : 60), 10, 0) });
+  const gated = new PushService(bed.env.client, taskQueue, bed.directory, { gate: new PublishGate(async () => (readings++ === 0 ? 0 : 60), 10, 0) });
   const event = (id: string) => ({
     event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null },
     endpoints: [target.id],
@@ -238,6 +201,6 @@ test('a batch is admitted once: a gate that closes halfway through starts all of
   expect(published.map((p) => p.id)).toEqual(['gated-1', 'gated-2']);
   await expect(gated.publishAll(ns, [event('gated-3')])).rejects.toBeInstanceOf(OverloadedError);
   expect(readings).toBe(2);
-  await expect(plain.workflow.getHandle(pushWorkflowId(ns, 'gated-3')).describe()).rejects.toThrow(/not found/i);
+  await expect(bed.plain.workflow.getHandle(pushWorkflowId(ns, 'gated-3')).describe()).rejects.toThrow(/not found/i);
   expect((await settle(['gated-1', 'gated-2'])).map((v) => v.deliveries[0]!.status)).toEqual(['push_success', 'push_success']);
 });
