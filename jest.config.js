@@ -1,3 +1,7 @@
+// Jest loads its config files as CommonJS.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const esm = require('./jest.esm');
+
 /** Integration and time-skipping suites each start a Temporal server, so they run one file at a time. */
 module.exports = {
   testEnvironment: 'node',
@@ -10,10 +14,7 @@ module.exports = {
     process.env.FERRY_FUZZ ? '' : '/test/fuzz/',
     process.env.FERRY_FAULTS ? '' : '/test/faults/',
   ].filter(Boolean),
-  transform: { '^.+\\.ts$': ['@swc/jest'], '/node_modules/cookie/.+\\.js$': ['@swc/jest'] },
-  // light-my-request (Fastify's inject) requires cookie 2, which is ES modules only; Jest's own
-  // module loader cannot require those, so that one package is compiled like the tests.
-  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  ...esm,
   maxWorkers: 1,
   // CI shows only part of a long log: every failure is listed again at its end.
   reporters: [['default', { summaryThreshold: 0 }]],

@@ -1,3 +1,7 @@
+// Jest loads its config files as CommonJS.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const esm = require('./jest.esm');
+
 /**
  * `npm run test:unit`: the suites that need no Temporal (route validation, auth and error mapping
  * over fakes, and the pure modules), in parallel. FERRY_UNIT makes any attempt to start a Temporal
@@ -7,10 +11,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test/unit'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest'], '/node_modules/cookie/.+\\.js$': ['@swc/jest'] },
-  // light-my-request (Fastify's inject) requires cookie 2, which is ES modules only; Jest's own
-  // module loader cannot require those, so that one package is compiled like the tests.
-  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  ...esm,
   setupFiles: ['<rootDir>/test/helpers/unit-setup.ts'],
   reporters: [['default', { summaryThreshold: 0 }]],
   testTimeout: 20_000,

@@ -2,22 +2,22 @@ import type { PayloadCodec } from '@temporalio/common';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import swagger from '@fastify/swagger';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { monotonicFactory } from 'ulid';
 import type { Config } from '../config';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
 import type { JobQueue } from '../temporal/job-queue';
 import type { PushDeadLetters } from '../temporal/push-dead-letters';
 import type { PushService } from '../temporal/push-service';
+import { registerDocs } from './docs';
 import { registerErrorHandler } from './errors';
 import type { QueueMetrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { pushRoutes } from './routes/push';
 import { queueRoutes } from './routes/queue';
+import type { TaskQueuePollers } from '../temporal/task-queue-pollers';
 import type { TokenStore } from '../temporal/token-store';
 import type { RateLimiter } from './rate-limiter';
-import { version } from '../../package.json';
 
 /** What every route needs; built once per process and shared by both servers. */
 export interface FerryServices {
@@ -29,6 +29,8 @@ export interface FerryServices {
   endpoints: EndpointDirectory;
   pushes: PushService;
   pushDeadLetters: PushDeadLetters;
+  /** Who polls Ferry's task queues, for the status route. */
+  pollers: () => Promise<TaskQueuePollers[]>;
   /** The client's payload codecs, which the codec endpoint applies for the Web UI and the CLI. */
   payloadCodecs: PayloadCodec[];
 }
@@ -94,13 +96,12 @@ export async function buildQueueApp(services: FerryServices, logger: FastifyBase
   // Job bodies are opaque bytes whatever their content type, so every body arrives as a Buffer.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  await app.register(swagger, {
-    openapi: { info: { title: 'Ferry: job queue (lmstfy-compatible) and webhook push', version } },
-    transform: jsonSchemaTransform,
+  await registerDocs(app, 'Ferry: job queue (lmstfy-compatible) and webhook push', {
+    token: { type: 'apiKey', in: 'header', name: 'X-Token' },
+    bearer: { type: 'http', scheme: 'bearer' },
   });
   await app.register(queueRoutes);
   await app.register(pushRoutes);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.setNotFoundHandler(async (_request, reply) => reply.status(404).send({ error: 'api not found' }));
   return app;
 }
@@ -111,6 +112,11 @@ export async function buildAdminApp(services: FerryServices, logger: FastifyBase
   // lmstfy reads token descriptions from the query or from a form.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  await registerDocs(
+    app,
+    'Ferry: admin API (tokens, limits, status, metrics, codec)',
+    Object.keys(services.config.FERRY_ADMIN_ACCOUNTS).length > 0 ? { basic: { type: 'http', scheme: 'basic' } } : {},
   );
   await app.register(adminRoutes);
   app.setNotFoundHandler(async (_request, reply) => reply.status(404).send({ error: 'api not found' }));

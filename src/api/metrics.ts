@@ -55,18 +55,30 @@ export class QueueMetrics {
     this.eventsPublishedTotal.inc({ namespace }, count);
   }
 
-  /** Dead-lettered deliveries per endpoint, counted in visibility when Prometheus scrapes. */
-  collectDeadDeliveries(read: () => Promise<{ namespace: string; endpoint: string; dead: number }[]>): void {
-    const gauge: Gauge = new Gauge({
+  /** Dead-lettered and held deliveries per endpoint, counted in visibility when Prometheus scrapes. */
+  collectDeadDeliveries(read: () => Promise<{ namespace: string; endpoint: string; dead: number; held: number }[]>): void {
+    const collect = oneReadPerScrape(read, (sizes) => {
+      dead.reset();
+      held.reset();
+      for (const { namespace, endpoint, ...size } of sizes) {
+        dead.set({ namespace, endpoint }, size.dead);
+        held.set({ namespace, endpoint }, size.held);
+      }
+    });
+    const labelNames = ['namespace', 'endpoint'];
+    const dead = new Gauge({
       name: 'ferry_push_dead_deliveries',
       help: 'Deliveries in the push dead letter (failed or held), per endpoint',
-      labelNames: ['namespace', 'endpoint'],
+      labelNames,
       registers: [this.registry],
-      async collect() {
-        const counts = await read();
-        gauge.reset();
-        for (const { namespace, endpoint, dead } of counts) gauge.set({ namespace, endpoint }, dead);
-      },
+      collect,
+    });
+    const held = new Gauge({
+      name: 'ferry_push_held_deliveries',
+      help: 'Deliveries held for a disabled endpoint (part of the dead letter), per endpoint',
+      labelNames,
+      registers: [this.registry],
+      collect,
     });
   }
 
@@ -97,25 +109,32 @@ export class QueueMetrics {
 
   /** Ready and dead-letter sizes of every queue, read from the index workflows when Prometheus scrapes. */
   collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number }[]>): void {
-    // One read serves both gauges: whichever is collected first in a scrape starts it.
-    let scrape: Promise<void> | undefined;
-    const collect = async () => {
-      scrape ??= read().then((sizes) => {
-        ready.reset();
-        dead.reset();
-        for (const { namespace, queue, ...size } of sizes) {
-          ready.set({ namespace, queue }, size.ready);
-          dead.set({ namespace, queue }, size.dead);
-        }
-      });
-      try {
-        await scrape;
-      } finally {
-        setImmediate(() => (scrape = undefined));
+    const collect = oneReadPerScrape(read, (sizes) => {
+      ready.reset();
+      dead.reset();
+      for (const { namespace, queue, ...size } of sizes) {
+        ready.set({ namespace, queue }, size.ready);
+        dead.set({ namespace, queue }, size.dead);
       }
-    };
+    });
     const labelNames = ['namespace', 'queue'];
     const ready = new Gauge({ name: 'ferry_queue_ready_jobs', help: 'Ready jobs per queue', labelNames, registers: [this.registry], collect });
     const dead = new Gauge({ name: 'ferry_queue_dead_jobs', help: 'Dead-letter size per queue', labelNames, registers: [this.registry], collect });
   }
+}
+
+/**
+ * A gauge `collect` for several gauges fed by one read: whichever is collected first in a scrape
+ * starts the read, and the others wait for it.
+ */
+function oneReadPerScrape<T>(read: () => Promise<T>, apply: (value: T) => void): () => Promise<void> {
+  let scrape: Promise<void> | undefined;
+  return async () => {
+    scrape ??= read().then(apply);
+    try {
+      await scrape;
+    } finally {
+      setImmediate(() => (scrape = undefined));
+    }
+  };
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { endpointQuotas, healthPolicy, indexLimits } from '../config';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushDeadLetters } from '../temporal/push-dead-letters';
+import { taskQueuePollers } from '../temporal/task-queue-pollers';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
 import { PublishGate, workflowBacklogAge } from '../temporal/publish-gate';
@@ -89,22 +90,8 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
   const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, { publishTimeoutMs, gate });
   const pushDeadLetters = new PushDeadLetters(client, config.FERRY_TASK_QUEUE);
   const metrics = new QueueMetrics();
-  metrics.collectQueueSizes(async () => {
-    const sizes: { namespace: string; queue: string; ready: number; dead: number }[] = [];
-    for (const [namespace, queues] of Object.entries(await jobs.listQueues())) {
-      for (const queue of queues) {
-        const [stats, dead] = await Promise.all([jobs.stats(namespace, queue, 0), jobs.deadLetter(namespace, queue)]);
-        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size });
-      }
-    }
-    return sizes;
-  });
-  metrics.collectDeadDeliveries(async () => {
-    // Every endpoint shows, with 0 when its dead letter is empty.
-    const sizes = new Map(endpoints.all().map((e) => [`${e.namespace}/${e.id}`, { namespace: e.namespace, endpoint: e.id, dead: 0 }]));
-    for (const size of await pushDeadLetters.sizes()) sizes.set(`${size.namespace}/${size.endpoint}`, size);
-    return [...sizes.values()];
-  });
+  metrics.collectQueueSizes(() => jobs.sizes());
+  metrics.collectDeadDeliveries(() => pushDeadLetters.sizes(endpoints.all()));
   const services: FerryServices = {
     config,
     jobs,
@@ -114,6 +101,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     endpoints,
     pushes,
     pushDeadLetters,
+    pollers: () => taskQueuePollers(client, config.FERRY_TASK_QUEUE),
     payloadCodecs: client.options.loadedDataConverter.payloadCodecs,
   };
   const queueApp = await buildQueueApp(services, log);

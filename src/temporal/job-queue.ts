@@ -18,6 +18,13 @@ import type { PublishGate } from './publish-gate';
 import { allOf, ofType, RUNNING } from './visibility';
 import { ignoreNotFound, isNotFound } from './temporal-errors';
 
+export interface QueueSizes {
+  namespace: string;
+  queue: string;
+  ready: number;
+  dead: number;
+}
+
 export interface JobQueueOptions {
   /** Told about failures of background waits (long polls); they are retried. */
   onBackgroundError?: (err: unknown) => void;
@@ -159,6 +166,18 @@ export class JobQueue {
     }
     for (const queues of Object.values(info)) queues.sort();
     return info;
+  }
+
+  /** Ready and dead-letter sizes of every queue, read from their index workflows. */
+  async sizes(): Promise<QueueSizes[]> {
+    const sizes: QueueSizes[] = [];
+    for (const [namespace, queues] of Object.entries(await this.listQueues())) {
+      for (const queue of queues) {
+        const [stats, dead] = await Promise.all([this.stats(namespace, queue, 0), this.deadLetter(namespace, queue)]);
+        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size });
+      }
+    }
+    return sizes;
   }
 
   /** Fails when Temporal cannot be reached. */

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { indexTaskQueue } from '../workflows/ids';
 import { ErrorCode, FerryError } from '../errors';
 
@@ -64,7 +65,7 @@ export function workflowBacklogAge(client: Client, taskQueue: string): () => Pro
     const { stats } = await client.withDeadline(Date.now() + READ_DEADLINE_MS, () => client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
       taskQueue: { name },
-      taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
       reportStats: true,
     }));
     const age = stats?.approximateBacklogAge;

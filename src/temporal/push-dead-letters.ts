@@ -1,8 +1,9 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { FerryDeadEndpoints, FerryEventType, FerryNamespace, indexTaskQueue, pushDeadLetterWorkflowId, pushWorkflowId } from '../workflows/ids';
+import { FerryDeadEndpoints, FerryEventType, FerryHeldEndpoints, FerryNamespace, indexTaskQueue, pushDeadLetterWorkflowId, pushWorkflowId } from '../workflows/ids';
 import type { PushDeadLetterWorkflow } from '../workflows/push-deadletter';
 import type { PushWorkflow } from '../workflows/push';
+import type { EndpointRef } from '../workflows/endpoints.messages';
 import type { DeadDelivery, DeadLetterFilter, DeadSelection } from '../workflows/push.messages';
 import { discardUpdate, repushUpdate } from '../workflows/push.messages';
 import { isNotFound } from './temporal-errors';
@@ -15,6 +16,14 @@ export interface DeadLetterEntry {
   reason: string;
   held: boolean;
   failedAt: number;
+}
+
+/** Deliveries in one endpoint's dead letter; `held` of them wait for the endpoint to be enabled. */
+export interface DeadLetterSize {
+  namespace: string;
+  endpoint: string;
+  dead: number;
+  held: number;
 }
 
 const BULK_CONCURRENCY = 16;
@@ -86,20 +95,23 @@ export class PushDeadLetters {
   }
 
   /**
-   * Dead-lettered deliveries per namespace and endpoint, for every endpoint that has any: one
+   * Dead-lettered deliveries per namespace and endpoint (`held`: those waiting for a disabled
+   * endpoint), for each of `endpoints` (0 when none) and every other endpoint that has any: one
    * visibility listing, whatever the number of endpoints.
    */
-  async sizes(): Promise<{ namespace: string; endpoint: string; dead: number }[]> {
-    const sizes = new Map<string, { namespace: string; endpoint: string; dead: number }>();
+  async sizes(endpoints: EndpointRef[] = []): Promise<DeadLetterSize[]> {
+    const sizes = new Map(endpoints.map((e) => [`${e.namespace}/${e.id}`, { namespace: e.namespace, endpoint: e.id, dead: 0, held: 0 }]));
+    const sizeOf = (namespace: string, endpoint: string): DeadLetterSize => {
+      const key = `${namespace}/${endpoint}`;
+      const size = sizes.get(key) ?? { namespace, endpoint, dead: 0, held: 0 };
+      sizes.set(key, size);
+      return size;
+    };
     const query = allOf(ofType('PushWorkflow'), RUNNING, 'FerryDeadEndpoints IS NOT NULL');
     for await (const info of this.client.workflow.list({ query })) {
       const namespace = info.typedSearchAttributes.get(FerryNamespace) ?? '';
-      for (const endpoint of info.typedSearchAttributes.get(FerryDeadEndpoints) ?? []) {
-        const key = `${namespace}/${endpoint}`;
-        const size = sizes.get(key) ?? { namespace, endpoint, dead: 0 };
-        size.dead++;
-        sizes.set(key, size);
-      }
+      for (const endpoint of info.typedSearchAttributes.get(FerryDeadEndpoints) ?? []) sizeOf(namespace, endpoint).dead++;
+      for (const endpoint of info.typedSearchAttributes.get(FerryHeldEndpoints) ?? []) sizeOf(namespace, endpoint).held++;
     }
     return [...sizes.values()];
   }

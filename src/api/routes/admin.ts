@@ -3,11 +3,10 @@ import basicAuth from '@fastify/basic-auth';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { version } from '../../../package.json';
-import { readBuildInfo } from '../../build-info';
 import type { TokenRecord } from '../../workflows/tokens.messages';
 import { badRequest, conflict, notFound } from '../errors';
 import { codecRoutes } from './codec';
+import { statusRoutes } from './status';
 import { MAX_NAME_LENGTH } from '../params';
 import { DEFAULT_POOL, MAX_TOKEN_DESCRIPTION, MIN_USER_TOKEN_LENGTH } from '../../temporal/token-store';
 
@@ -27,7 +26,7 @@ const sameText = (a: string, b: string): boolean => {
 /** The lmstfy admin API: tokens, per-token limits, info, version, metrics, pools; plus health. */
 export const adminRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { tokens, config, metrics, jobs } = app.ferry;
+  const { tokens, config, jobs } = app.ferry;
   const accounts = Object.entries(config.FERRY_ADMIN_ACCOUNTS);
 
   await app.register(basicAuth, {
@@ -54,6 +53,8 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
     {
       ...guarded,
       schema: {
+        tags: ['tokens'],
+        summary: 'Create a token (lmstfy: description, optional token and pool, in the query or a form)',
         params: namespaceParams,
         querystring: z.object({ description: z.string().optional(), token: z.string().optional(), pool: z.string().optional() }),
         response: { 201: z.object({ token: z.string() }) },
@@ -85,6 +86,8 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
     {
       ...guarded,
       schema: {
+        tags: ['tokens'],
+        summary: 'List a namespace\'s tokens',
         params: namespaceParams,
         querystring: poolQuery,
         response: { 200: z.object({ tokens: z.record(z.string(), z.string()).describe('token id -> description; secrets are never stored') }) },
@@ -95,7 +98,7 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
     }),
   );
 
-  app.delete('/token/:namespace/:token', { ...guarded, schema: { params: tokenParams } }, async (request, reply) => {
+  app.delete('/token/:namespace/:token', { ...guarded, schema: { tags: ['tokens'], summary: 'Delete a token', params: tokenParams } }, async (request, reply) => {
     await tokens.remove(request.params.namespace, request.params.token);
     return reply.status(204).send();
   });
@@ -110,7 +113,7 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
     if (limit.interval === 0) throw badRequest('interval should be > 0');
   };
 
-  app.get('/token/:namespace/:token/limit', { ...guarded, schema: { params: tokenParams } }, async (request) => {
+  app.get('/token/:namespace/:token/limit', { ...guarded, schema: { tags: ['limits'], summary: 'A token\'s rate limit', params: tokenParams, response: { 200: limitBody } } }, async (request) => {
     const { limit } = findToken(request.params.namespace, request.params.token);
     if (!limit) throw notFound('limit not found');
     return limit;
@@ -118,7 +121,7 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/token/:namespace/:token/limit',
-    { ...guarded, schema: { params: tokenParams, body: limitBody } },
+    { ...guarded, schema: { tags: ['limits'], summary: 'Give a token a rate limit (409 when it has one)', params: tokenParams, body: limitBody } },
     async (request, reply) => {
       const record = findToken(request.params.namespace, request.params.token);
       checkLimit(request.body);
@@ -128,40 +131,29 @@ export const adminRoutes: FastifyPluginAsync = async (fastify) => {
     },
   );
 
-  app.put('/token/:namespace/:token/limit', { ...guarded, schema: { params: tokenParams, body: limitBody } }, async (request) => {
+  app.put('/token/:namespace/:token/limit', { ...guarded, schema: { tags: ['limits'], summary: 'Set a token\'s rate limit', params: tokenParams, body: limitBody } }, async (request) => {
     const record = findToken(request.params.namespace, request.params.token);
     checkLimit(request.body);
     await tokens.setLimit(record, request.body);
     return { limiter: request.body };
   });
 
-  app.delete('/token/:namespace/:token/limit', { ...guarded, schema: { params: tokenParams } }, async (request) => {
+  app.delete('/token/:namespace/:token/limit', { ...guarded, schema: { tags: ['limits'], summary: 'Remove a token\'s rate limit', params: tokenParams } }, async (request) => {
     const record = tokens.find(request.params.namespace, request.params.token);
     if (record?.limit) await tokens.setLimit(record, null);
     return { msg: 'success' };
   });
 
-  app.get('/limits', guarded, async () =>
-    tokens
-      .all()
-      .filter((t) => t.limit)
-      .map((t) => ({ namespace: t.namespace, token: t.id, limiter: t.limit })),
+  const limitsView = z.array(z.object({ namespace: z.string(), token: z.string(), limiter: limitBody }));
+  app.get('/limits', { ...guarded, schema: { tags: ['limits'], summary: 'Every token that has a rate limit', response: { 200: limitsView } } }, async () =>
+    tokens.all().flatMap((t) => (t.limit ? [{ namespace: t.namespace, token: t.id, limiter: t.limit }] : [])),
   );
 
-  app.get('/info', async () => jobs.listQueues());
-  app.get('/pools', async () => [DEFAULT_POOL]);
-  const build = readBuildInfo();
-  app.get('/version', async () => ({ version, build_commit: build.commit, build_date: build.date }));
-  app.get('/metrics', async (_request, reply) =>
-    reply.header('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  app.get(
+    '/info',
+    { schema: { tags: ['queues'], summary: 'Every namespace and its queues', response: { 200: z.record(z.string(), z.array(z.string())) } } },
+    async () => jobs.listQueues(),
   );
-  app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/ready', async (_request, reply) => {
-    try {
-      await jobs.ping();
-      return { status: 'ready' };
-    } catch {
-      return reply.status(503).send({ status: 'temporal unavailable' });
-    }
-  });
+  app.get('/pools', { schema: { tags: ['queues'], summary: 'Pools (Ferry has one)', response: { 200: z.array(z.string()) } } }, async () => [DEFAULT_POOL]);
+  await app.register(statusRoutes, { guard: guarded });
 };
