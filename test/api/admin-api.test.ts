@@ -268,3 +268,27 @@ describe('token registries per namespace', () => {
     await eventually(async () => expect((await ferry.queue(`/api/legacy-tokens/q?token=${secret}`)).status).toBe(404), 10_000, 200);
   });
 });
+
+describe('status', () => {
+  test('/status says Temporal is reachable, who polls the task queues, and the sizes of queues with dead jobs', async () => {
+    const token = await ferry.token('status-ns');
+    const put = await ferry.queue(`/api/status-ns/st?tries=1&ttl=0`, { method: 'PUT', body: 'x', headers: { 'X-Token': token } });
+    expect(put.status).toBe(201);
+    const taken = await ferry.queue(`/api/status-ns/st?ttr=1&timeout=3`, { headers: { 'X-Token': token } });
+    expect(taken.status).toBe(200);
+    type Status = {
+      temporal: { reachable: boolean };
+      taskQueues: { taskQueue: string; kind: string; pollers: { identity: string }[] }[];
+      queues: { namespace: string; queue: string; ready: number; dead: number }[];
+    };
+    // The job's ttr runs out with no tries left: it moves to the dead letter.
+    await eventually(async () => {
+      const status = (await (await ferry.admin('/status')).json()) as Status;
+      expect(status.temporal.reachable).toBe(true);
+      expect(status.queues).toContainEqual({ namespace: 'status-ns', queue: 'st', ready: 0, dead: 1 });
+      const polled = status.taskQueues.filter((t) => t.pollers.length > 0).map((t) => `${t.taskQueue}:${t.kind}`);
+      const main = ferry.config.FERRY_TASK_QUEUE;
+      expect(polled).toEqual(expect.arrayContaining([`${main}:workflow`, `${main}:activity`, `${main}-index:workflow`]));
+    }, 20_000, 250);
+  });
+});
