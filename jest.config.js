@@ -7,12 +7,14 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The backlog, fuzz and fault suites take minutes; they run on their own (`npm run test:scale`,
-  // `test:fuzz`, `test:faults`), and CI runs them after `npm test`.
+  // The backlog, fuzz and fault suites take minutes, and the Web UI suite needs Chromium; they run
+  // on their own (`npm run test:scale`, `test:fuzz`, `test:faults`, `test:ui`), and CI runs them
+  // after `npm test`.
   testPathIgnorePatterns: [
     process.env.FERRY_SCALE ? '' : '/test/scale/',
     process.env.FERRY_FUZZ ? '' : '/test/fuzz/',
     process.env.FERRY_FAULTS ? '' : '/test/faults/',
+    process.env.FERRY_UI ? '' : '/test/ui/',
   ].filter(Boolean),
   ...esm,
   maxWorkers: 1,

@@ -40,7 +40,7 @@ export async function measure(clients: number, cycle: Cycle): Promise<Measuremen
 }
 
 /** The lmstfy HTTP API, which Ferry and lmstfy both serve: the same client code for both. */
-export function lmstfyCycle(base: string, admin: string, clients: number) {
+export function lmstfyCycle(base: string, admin: string, clients: number, body: string | Buffer = 'x') {
   const pool = new Pool(base, { connections: clients * 2 });
   let token = '';
   return {
@@ -53,7 +53,7 @@ export function lmstfyCycle(base: string, admin: string, clients: number) {
       (queue: string): Cycle =>
       async () => {
         const path = `/api/bench/${queue}`;
-        const published = await pool.request({ method: 'PUT', path: `${path}?ttl=0&tries=1`, body: 'x', headers: { 'x-token': token } });
+        const published = await pool.request({ method: 'PUT', path: `${path}?ttl=0&tries=1`, body, headers: { 'x-token': token } });
         if (published.statusCode !== 201) throw new Error(`publish: ${published.statusCode} ${await published.body.text()}`);
         await published.body.dump();
         const consumed = await pool.request({ method: 'GET', path: `${path}?ttr=30&timeout=3`, headers: { 'x-token': token } });

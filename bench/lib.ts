@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,4 +32,20 @@ export function writeReport(suffix: string, server: string, results: Record<stri
   const file = join(dir, `${report.date.slice(0, 19).replace(/:/g, '-')}${suffix}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU time in ms a set of processes used so far (user + system, from /proc/<pid>/stat). */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended (a PostgreSQL backend): its time is lost to this reading.
+    }
+  }
+  return (ticks / TICKS_PER_SECOND) * 1000;
 }

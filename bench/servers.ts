@@ -26,14 +26,13 @@ import { freePort } from '../test/helpers/ports';
 import type { Cycle, Measurement } from './cycles';
 import { lmstfyCycle, measure, SECONDS } from './cycles';
 import { startFerryProcess } from './ferry-process';
-import { sleep, writeReport } from './lib';
+import { cpuMs, sleep, writeReport } from './lib';
 import { startLmstfy, startProcess, startRedis } from './peers';
 
 const CLIENTS = (process.env.FERRY_BENCH_CLIENTS ?? '8,32').split(',').map(Number);
 const QUEUES = (process.env.FERRY_BENCH_QUEUES ?? '1,16').split(',').map(Number);
 const SERVERS = (process.env.FERRY_BENCH_SERVERS ?? 'dev,dev-tuned,sqlite4,sqlite8,postgres').split(',') as ServerKind[];
 const WITH_LMSTFY = process.env.FERRY_BENCH_LMSTFY !== '0';
-const TICKS_PER_SECOND = 100;
 
 type ServerKind = 'dev' | 'dev-tuned' | 'sqlite4' | 'sqlite8' | 'postgres';
 
@@ -49,20 +48,6 @@ const DEV_TUNED_CONFIG = [
   'matching.numTaskqueueReadPartitions=1',
   'matching.numTaskqueueWritePartitions=1',
 ];
-
-/** CPU time in ms a set of processes used so far (user + system, from /proc/<pid>/stat). */
-function cpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // The process ended (a PostgreSQL backend): its time is lost to this reading.
-    }
-  }
-  return (ticks / TICKS_PER_SECOND) * 1000;
-}
 
 /** Every process of a user (PostgreSQL's postmaster and its backends). */
 function pidsOf(user: string): number[] {

@@ -1,4 +1,5 @@
 import type { Config } from './config';
+import type { DataConverter } from '@temporalio/common';
 import { codecEndpointUrl, dataConverter } from './config';
 import { startApi } from './api/server';
 import { connectClient, connectWorker } from './temporal/connect';
@@ -10,9 +11,10 @@ import { onShutdownSignal, runMain } from './process';
 
 /**
  * `npm start`: everything in one process tree. Without TEMPORAL_ADDRESS it first starts an embedded
- * Temporal dev server persisting under FERRY_DATA_DIR.
+ * Temporal dev server persisting under FERRY_DATA_DIR. `converter` is the payload codec's; only the
+ * codec benchmark passes another, to measure what the codec costs.
  */
-async function main(config: Config): Promise<void> {
+export async function main(config: Config, converter: DataConverter = dataConverter(config)): Promise<void> {
   installWorkerRuntime(config.FERRY_WORKER_METRICS_HOST, config.FERRY_WORKER_METRICS_PORT);
   let devServer: DevServer | undefined;
   let address = config.TEMPORAL_ADDRESS;
@@ -29,7 +31,7 @@ async function main(config: Config): Promise<void> {
     });
     address = devServer.address;
   }
-  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, dataConverter(config));
+  const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, converter);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
   const workerConnection = await connectWorker(address);
   const worker = await FerryWorker.create({
@@ -67,4 +69,4 @@ Create a first token:
   });
 }
 
-runMain(main);
+if (require.main === module) runMain((config) => main(config));

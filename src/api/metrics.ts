@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CodecWork } from '../temporal/payload-codec';
 
 /** Queue metrics as seen by this API process; Prometheus sums them across processes. */
 export class QueueMetrics {
@@ -82,6 +83,31 @@ export class QueueMetrics {
     });
   }
 
+  /** The payload codec's work in this process (the worker's too, when it runs here). */
+  collectCodecWork(work: Record<'encode' | 'decode', CodecWork>): void {
+    const labelNames = ['direction'];
+    new Counter({
+      name: 'ferry_codec_payloads_total',
+      help: 'Payloads encrypted (encode) or decrypted (decode) by the payload codec',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [direction, w] of Object.entries(work)) this.inc({ direction }, w.payloads);
+      },
+    });
+    new Counter({
+      name: 'ferry_codec_seconds_total',
+      help: 'CPU seconds the payload codec spent, by direction',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [direction, w] of Object.entries(work)) this.inc({ direction }, w.ms / 1000);
+      },
+    });
+  }
+
   /** Marks consumers waiting on these queues; call the returned function when they are done. */
   consuming(namespace: string, queues: string[]): () => void {
     for (const queue of queues) {
@@ -108,18 +134,27 @@ export class QueueMetrics {
   private readonly consumersOf = new Map<string, number>();
 
   /** Ready and dead-letter sizes of every queue, read from the index workflows when Prometheus scrapes. */
-  collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number }[]>): void {
+  collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number; oldestReadyAgeSeconds: number }[]>): void {
     const collect = oneReadPerScrape(read, (sizes) => {
       ready.reset();
       dead.reset();
+      oldest.reset();
       for (const { namespace, queue, ...size } of sizes) {
         ready.set({ namespace, queue }, size.ready);
         dead.set({ namespace, queue }, size.dead);
+        oldest.set({ namespace, queue }, size.oldestReadyAgeSeconds);
       }
     });
     const labelNames = ['namespace', 'queue'];
     const ready = new Gauge({ name: 'ferry_queue_ready_jobs', help: 'Ready jobs per queue', labelNames, registers: [this.registry], collect });
     const dead = new Gauge({ name: 'ferry_queue_dead_jobs', help: 'Dead-letter size per queue', labelNames, registers: [this.registry], collect });
+    const oldest = new Gauge({
+      name: 'ferry_queue_oldest_ready_age_seconds',
+      help: 'How long the oldest ready job of the queue has waited for a consumer (0 when none is ready)',
+      labelNames,
+      registers: [this.registry],
+      collect,
+    });
   }
 }
 

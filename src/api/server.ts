@@ -9,6 +9,7 @@ import { PushDeadLetters } from '../temporal/push-dead-letters';
 import { taskQueuePollers } from '../temporal/task-queue-pollers';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
+import { FerryPayloadCodec } from '../temporal/payload-codec';
 import { PublishGate, workflowBacklogAge } from '../temporal/publish-gate';
 import type { FerryServices } from './app';
 import { buildAdminApp, buildQueueApp } from './app';
@@ -92,6 +93,8 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
   const metrics = new QueueMetrics();
   metrics.collectQueueSizes(() => jobs.sizes());
   metrics.collectDeadDeliveries(() => pushDeadLetters.sizes(endpoints.all()));
+  const codec = client.options.loadedDataConverter.payloadCodecs.find((c) => c instanceof FerryPayloadCodec);
+  if (codec) metrics.collectCodecWork(codec.work);
   const services: FerryServices = {
     config,
     jobs,

@@ -23,6 +23,8 @@ export interface QueueSizes {
   queue: string;
   ready: number;
   dead: number;
+  /** How long the oldest ready job has waited, in seconds; 0 when none is ready. */
+  oldestReadyAgeSeconds: number;
 }
 
 export interface JobQueueOptions {
@@ -174,7 +176,8 @@ export class JobQueue {
     for (const [namespace, queues] of Object.entries(await this.listQueues())) {
       for (const queue of queues) {
         const [stats, dead] = await Promise.all([this.stats(namespace, queue, 0), this.deadLetter(namespace, queue)]);
-        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size });
+        const oldestReadyAgeSeconds = stats.oldestReadySince === undefined ? 0 : Math.max(0, (Date.now() - stats.oldestReadySince) / 1000);
+        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size, oldestReadyAgeSeconds });
       }
     }
     return sizes;

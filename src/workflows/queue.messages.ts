@@ -29,6 +29,8 @@ export interface QueueStats {
   head: string[];
   /** The oldest spilled range; the head ends where it begins. */
   firstSpilled?: SpilledRange;
+  /** When the oldest ready job became ready (ms since the epoch); absent when none is ready. */
+  oldestReadySince?: number;
 }
 
 /** Jobs entered ready; sent by a job workflow, or once per publish call for jobs without delay. */

@@ -37,6 +37,7 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
     spilled: index.spilledCount,
     head: index.peek(head).map((e) => e.jobId),
     firstSpilled: index.firstSpilled,
+    oldestReadySince: index.peek(1)[0]?.since ?? index.firstSpilled?.from,
   }));
 
   setHandler(

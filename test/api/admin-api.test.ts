@@ -152,6 +152,10 @@ describe('info, version, pools, metrics, health', () => {
     expect(metrics).toMatch(/ferry_jobs_published_total\{namespace="infons",queue="alpha"\} 1/);
     expect(metrics).toMatch(/ferry_queue_ready_jobs\{namespace="infons",queue="alpha"\} 1/);
     expect(metrics).toMatch(/ferry_queue_dead_jobs\{namespace="infons",queue="beta"\} 0/);
+    // Published moments ago, never consumed: it has waited more than 0 s and less than this test.
+    const age = Number(/ferry_queue_oldest_ready_age_seconds\{namespace="infons",queue="alpha"\} ([\d.e+-]+)/.exec(metrics)?.[1]);
+    expect(age).toBeGreaterThan(0);
+    expect(age).toBeLessThan(60);
     expect(await json(await ferry.admin('/health'))).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await json(await ferry.admin('/ready'))).toEqual({ status: 200, body: { status: 'ready' } });
   });
@@ -279,13 +283,13 @@ describe('status', () => {
     type Status = {
       temporal: { reachable: boolean };
       taskQueues: { taskQueue: string; kind: string; pollers: { identity: string }[] }[];
-      queues: { namespace: string; queue: string; ready: number; dead: number }[];
+      queues: { namespace: string; queue: string; ready: number; dead: number; oldestReadyAgeSeconds: number }[];
     };
     // The job's ttr runs out with no tries left: it moves to the dead letter.
     await eventually(async () => {
       const status = (await (await ferry.admin('/status')).json()) as Status;
       expect(status.temporal.reachable).toBe(true);
-      expect(status.queues).toContainEqual({ namespace: 'status-ns', queue: 'st', ready: 0, dead: 1 });
+      expect(status.queues).toContainEqual({ namespace: 'status-ns', queue: 'st', ready: 0, dead: 1, oldestReadyAgeSeconds: 0 });
       const polled = status.taskQueues.filter((t) => t.pollers.length > 0).map((t) => `${t.taskQueue}:${t.kind}`);
       const main = ferry.config.FERRY_TASK_QUEUE;
       expect(polled).toEqual(expect.arrayContaining([`${main}:workflow`, `${main}:activity`, `${main}-index:workflow`]));

@@ -5,7 +5,13 @@ import { version } from '../../../package.json';
 import { readBuildInfo } from '../../build-info';
 
 const tags = ['status'];
-const queueSize = z.object({ namespace: z.string(), queue: z.string(), ready: z.number().int(), dead: z.number().int() });
+const queueSize = z.object({
+  namespace: z.string(),
+  queue: z.string(),
+  ready: z.number().int(),
+  dead: z.number().int(),
+  oldestReadyAgeSeconds: z.number().describe('how long the oldest ready job has waited; 0 when none is ready'),
+});
 const endpointSize = z.object({
   namespace: z.string(),
   endpoint: z.string(),

@@ -54,6 +54,32 @@ describe('FerryPayloadCodec', () => {
     expect(Buffer.from(opened!.data!)).toEqual(Buffer.from(noise.data));
   });
 
+  test('a job spec with a large random body is not deflated; one with a large text body or an event of JSON is', async () => {
+    const codec = new FerryPayloadCodec(keyA);
+    const spec = (body: Buffer) => payloadOf({ namespace: 'n', queue: 'q', id: '01J', body: body.toString('base64'), ttl: 60, tries: 3 });
+    const orders = Array.from({ length: 600 }, (_, i) => ({ order: i, sku: `SKU-${i % 37}`, quantity: i % 5, currency: 'EUR' }));
+    const text = Buffer.from(JSON.stringify(orders));
+    const randomSpec = spec(randomBytes(64 * 1024));
+    const [random, textual, event] = await codec.encode([randomSpec, spec(text), payloadOf({ type: 'order.created', data: orders })]);
+    expect(metadataKeys(random!)).toEqual(['encoding', 'encryption-key-id']);
+    expect(metadataKeys(textual!)).toContain('ferry-compression');
+    expect(metadataKeys(event!)).toContain('ferry-compression');
+    expect(event!.data!.length).toBeLessThan(text.length / 4);
+    const [opened, openedText] = await codec.decode([random!, textual!]);
+    expect(valueOf(opened!)).toEqual(valueOf(randomSpec));
+    expect(Buffer.from((valueOf(openedText!) as { body: string }).body, 'base64').equals(text)).toBe(true);
+  });
+
+  test('counts the payloads it handled and the time it took, by direction', async () => {
+    const codec = new FerryPayloadCodec(keyA);
+    const sealed = await codec.encode([payloadOf({ body: 'one' }), payloadOf({ body: 'x'.repeat(10_000) })]);
+    await codec.decode(sealed.slice(0, 1));
+    expect(codec.work.encode.payloads).toBe(2);
+    expect(codec.work.decode.payloads).toBe(1);
+    expect(codec.work.encode.ms).toBeGreaterThan(0);
+    expect(codec.work.decode.ms).toBeGreaterThan(0);
+  });
+
   test('the same payload twice seals to different bytes (a fresh IV each time)', async () => {
     const codec = new FerryPayloadCodec(keyA);
     const [one, two] = await codec.encode([payloadOf('same'), payloadOf('same')]);
