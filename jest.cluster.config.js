@@ -14,6 +14,7 @@ module.exports = {
     '<rootDir>/test/api/queue-api.test.ts',
     '<rootDir>/test/api/admin-api.test.ts',
     '<rootDir>/test/api/hardening.test.ts',
+    '<rootDir>/test/api/schedules.test.ts',
     '<rootDir>/test/push/push-api.test.ts',
     '<rootDir>/test/compat/lmstfy-go-client.test.ts',
     '<rootDir>/test/scale/backlog.test.ts',

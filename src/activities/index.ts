@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { IndexKind } from '../temporal/indexes';
 import { signalIndexWithStart } from '../temporal/indexes';
+import { JobPublisher } from '../temporal/job-publisher';
+import type { ScheduledJob } from '../workflows/schedule.messages';
 import type { IndexEntry, IndexLimits } from '../workflows/ordered-index.messages';
 import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index.messages';
 import type { IndexSpan } from './index-range';
@@ -14,20 +16,32 @@ export interface ActivityDeps {
 }
 
 /** Activities get their Temporal client from the worker, so tests can hand in the test server's. */
-export const createActivities = ({ client, taskQueue, indexLimits = DEFAULT_INDEX_LIMITS }: ActivityDeps) => ({
-  /** A job's index workflow was not running (e.g. terminated by an operator): start it and signal. */
-  async signalIndex(request: {
-    index: IndexKind;
-    namespace: string;
-    queue: string;
-    signal: string;
-    payload: unknown;
-  }): Promise<void> {
-    await signalIndexWithStart(client, { taskQueue, limits: indexLimits }, request, request.signal, request.payload);
-  },
+export const createActivities = ({ client, taskQueue, indexLimits = DEFAULT_INDEX_LIMITS }: ActivityDeps) => {
+  // Without a gate: a run's job is published when its time comes; while Temporal is behind, the
+  // activity's retries wait instead.
+  const publisher = new JobPublisher(client, taskQueue, { taskQueue, limits: indexLimits }, 10_000, undefined);
+  return {
+    /** A job's index workflow was not running (e.g. terminated by an operator): start it and signal. */
+    async signalIndex(request: {
+      index: IndexKind;
+      namespace: string;
+      queue: string;
+      signal: string;
+      payload: unknown;
+    }): Promise<void> {
+      await signalIndexWithStart(client, { taskQueue, limits: indexLimits }, request, request.signal, request.payload);
+    },
 
-  /** An index loads back jobs it had spilled (kept only as a count) from visibility. */
-  async listIndexRange(span: IndexSpan): Promise<IndexEntry[]> {
-    return listIndexSpan(client, span);
-  },
-});
+    /** An index loads back jobs it had spilled (kept only as a count) from visibility. */
+    async listIndexRange(span: IndexSpan): Promise<IndexEntry[]> {
+      return listIndexSpan(client, span);
+    },
+
+    /** A schedule's run publishes its job, once per run (`runId` is the idempotency key); answers the job id. */
+    async publishScheduledJob(job: ScheduledJob, runId: string): Promise<string> {
+      const { namespace, queue, data, ttl, tries, delay } = job;
+      const { jobIds } = await publisher.publish({ namespace, queue, bodies: [Buffer.from(data, 'base64')], ttl, tries, delay, idempotencyKey: runId });
+      return jobIds[0]!;
+    },
+  };
+};

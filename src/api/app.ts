@@ -8,11 +8,13 @@ import type { Config } from '../config';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
 import type { JobQueue } from '../temporal/job-queue';
 import type { PushDeadLetters } from '../temporal/push-dead-letters';
+import type { JobSchedules } from '../temporal/job-schedules';
 import type { PushService } from '../temporal/push-service';
 import { registerDocs } from './docs';
 import { registerErrorHandler } from './errors';
 import type { QueueMetrics } from './metrics';
 import { adminRoutes } from './routes/admin';
+import { scheduleRoutes } from './routes/schedules';
 import { pushRoutes } from './routes/push';
 import { queueRoutes } from './routes/queue';
 import type { TaskQueuePollers } from '../temporal/task-queue-pollers';
@@ -29,6 +31,7 @@ export interface FerryServices {
   endpoints: EndpointDirectory;
   pushes: PushService;
   pushDeadLetters: PushDeadLetters;
+  schedules: JobSchedules;
   /** Who polls Ferry's task queues, for the status route. */
   pollers: () => Promise<TaskQueuePollers[]>;
   /** The client's payload codecs, which the codec endpoint applies for the Web UI and the CLI. */
@@ -102,6 +105,7 @@ export async function buildQueueApp(services: FerryServices, logger: FastifyBase
   });
   await app.register(queueRoutes);
   await app.register(pushRoutes);
+  await app.register(scheduleRoutes);
   app.setNotFoundHandler(async (_request, reply) => reply.status(404).send({ error: 'api not found' }));
   return app;
 }

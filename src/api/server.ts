@@ -10,6 +10,7 @@ import { taskQueuePollers } from '../temporal/task-queue-pollers';
 import { PushService } from '../temporal/push-service';
 import { JobQueue } from '../temporal/job-queue';
 import { FerryPayloadCodec } from '../temporal/payload-codec';
+import { JobSchedules } from '../temporal/job-schedules';
 import { PublishGate, workflowBacklogAge } from '../temporal/publish-gate';
 import type { FerryServices } from './app';
 import { buildAdminApp, buildQueueApp } from './app';
@@ -104,6 +105,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     endpoints,
     pushes,
     pushDeadLetters,
+    schedules: new JobSchedules(client, config.FERRY_TASK_QUEUE),
     pollers: () => taskQueuePollers(client, config.FERRY_TASK_QUEUE),
     payloadCodecs: client.options.loadedDataConverter.payloadCodecs,
   };

@@ -35,7 +35,7 @@ export interface PublishResult {
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** A ULID-shaped id derived from an idempotency key, so a retried publish names the same job. */
-function idempotentJobId(namespace: string, queue: string, key: string, index: number): string {
+export function idempotentJobId(namespace: string, queue: string, key: string, index: number): string {
   const digest = createHash('sha256').update(`${namespace}/${queue}/${key}`).digest();
   let id = '';
   for (let i = 0; i < 22; i++) id += CROCKFORD[digest[i]! % 32];

@@ -28,6 +28,10 @@ export const pushDeadLetterWorkflowId = (namespace: string): string => `push-dea
 /** Hands out turns to the deliveries of one ordering key to one endpoint, in publish order. */
 export const orderingWorkflowId = (namespace: string, endpointId: string, key: string): string =>
   `push-order/${namespace}/${endpointId}/${encodeURIComponent(key)}`;
+/** A recurring job's Temporal schedule. Schedule names match ^[-_.A-Za-z0-9]+$. */
+export const jobScheduleId = (namespace: string, name: string): string => `schedule/${namespace}/${name}`;
+/** The prefix of the workflow ids of a schedule's runs; Temporal appends each run's time. */
+export const scheduledRunWorkflowId = (namespace: string, name: string): string => `schedule-run/${namespace}/${name}`;
 /** Deliveries to a rate-limited endpoint wait on their own task queue, whose dispatch rate Temporal caps. */
 export const rateLimitedTaskQueue = (taskQueue: string, namespace: string, endpointId: string): string =>
   `${taskQueue}-push/${namespace}/${endpointId}`;

@@ -7,3 +7,4 @@ export { RegistryCatalogWorkflow } from './catalog';
 export { PushWorkflow } from './push';
 export { PushDeadLetterWorkflow } from './push-deadletter';
 export { OrderingWorkflow } from './ordering';
+export { ScheduledJobWorkflow } from './scheduled-job';

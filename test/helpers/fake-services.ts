@@ -52,6 +52,7 @@ export function fakeServices(given: Partial<FerryServices> = {}, env: Record<str
     endpoints: fake(),
     pushes: fake(),
     pushDeadLetters: fake(),
+    schedules: fake(),
     pollers: async () => [],
     payloadCodecs: [],
     ...given,

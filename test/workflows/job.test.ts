@@ -285,7 +285,10 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     expect(leased.map((l) => l.jobId)).toEqual([jobId]);
     expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 0, leased: 1, spilled: 0, head: [] });
     await env.sleep('11s');
-    await eventually(async () => expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, spilled: 0, head: [jobId] }));
+    // Back at its own time: the oldest ready job, as old as when it was first published.
+    await eventually(async () =>
+      expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, spilled: 0, head: [jobId], oldestReadySince: leased[0]!.since }),
+    );
   });
 
   test("a lease settles the caller's earlier leases first", async () => {
