@@ -134,12 +134,14 @@ export class QueueMetrics {
   private readonly consumersOf = new Map<string, number>();
 
   /** Ready and dead-letter sizes of every queue, read from the index workflows when Prometheus scrapes. */
-  collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number; oldestReadyAgeSeconds: number }[]>): void {
+  collectQueueSizes(read: () => Promise<{ namespace: string; queue: string; ready: number; dead: number; oldestReadyAgeSeconds: number; paused: boolean }[]>): void {
     const collect = oneReadPerScrape(read, (sizes) => {
       ready.reset();
       dead.reset();
       oldest.reset();
+      paused.reset();
       for (const { namespace, queue, ...size } of sizes) {
+        paused.set({ namespace, queue }, size.paused ? 1 : 0);
         ready.set({ namespace, queue }, size.ready);
         dead.set({ namespace, queue }, size.dead);
         oldest.set({ namespace, queue }, size.oldestReadyAgeSeconds);
@@ -148,6 +150,7 @@ export class QueueMetrics {
     const labelNames = ['namespace', 'queue'];
     const ready = new Gauge({ name: 'ferry_queue_ready_jobs', help: 'Ready jobs per queue', labelNames, registers: [this.registry], collect });
     const dead = new Gauge({ name: 'ferry_queue_dead_jobs', help: 'Dead-letter size per queue', labelNames, registers: [this.registry], collect });
+    const paused = new Gauge({ name: 'ferry_queue_paused', help: '1 while the queue is paused', labelNames, registers: [this.registry], collect });
     const oldest = new Gauge({
       name: 'ferry_queue_oldest_ready_age_seconds',
       help: 'How long the oldest ready job of the queue has waited for a consumer (0 when none is ready)',

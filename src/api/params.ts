@@ -99,4 +99,10 @@ export const jobResponse = z.object({
 export type JobResponse = z.infer<typeof jobResponse>;
 export const errorResponse = z.object({ error: z.string() });
 
-export const sizeResponse = z.object({ namespace: z.string(), queue: z.string(), size: z.number().int() });
+export const sizeResponse = z.object({
+  namespace: z.string(),
+  queue: z.string(),
+  size: z.number().int(),
+  paused: z.literal(true).optional().describe('present while the queue is paused: consumes find no job'),
+});
+export const pausedResponse = z.object({ namespace: z.string(), queue: z.string(), paused: z.boolean() });

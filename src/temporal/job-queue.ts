@@ -9,11 +9,13 @@ import { listIndexSpan } from '../activities/index-range';
 import type { IndexEntry, IndexLimits, SpilledRange } from '../workflows/ordered-index.messages';
 import { DEFAULT_INDEX_LIMITS } from '../workflows/ordered-index.messages';
 import type { QueueStats } from '../workflows/queue.messages';
-import { destroyUpdate, statsQuery } from '../workflows/queue.messages';
+import { destroyUpdate, readySignal, setPausedUpdate, statsQuery } from '../workflows/queue.messages';
 import type { ConsumeRequest } from './job-consumer';
 import { JobConsumer } from './job-consumer';
 import type { PublishRequest, PublishResult } from './job-publisher';
 import { JobPublisher } from './job-publisher';
+import type { IndexHome } from './indexes';
+import { signalIndexWithStart } from './indexes';
 import type { PublishGate } from './publish-gate';
 import { allOf, ofType, RUNNING } from './visibility';
 import { ignoreNotFound, isNotFound } from './temporal-errors';
@@ -25,6 +27,7 @@ export interface QueueSizes {
   dead: number;
   /** How long the oldest ready job has waited, in seconds; 0 when none is ready. */
   oldestReadyAgeSeconds: number;
+  paused: boolean;
 }
 
 export interface JobQueueOptions {
@@ -45,6 +48,7 @@ export interface JobQueueOptions {
 export class JobQueue {
   private readonly publisher: JobPublisher;
   private readonly consumer: JobConsumer;
+  private readonly indexHome: IndexHome;
 
   constructor(
     private readonly client: Client,
@@ -53,6 +57,7 @@ export class JobQueue {
   ) {
     const publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     const indexHome = { taskQueue, limits: options.indexLimits ?? DEFAULT_INDEX_LIMITS };
+    this.indexHome = indexHome;
     this.publisher = new JobPublisher(client, taskQueue, indexHome, publishTimeoutMs, options.gate);
     this.consumer = new JobConsumer(client, indexHome, publishTimeoutMs, options.onBackgroundError ?? (() => undefined));
   }
@@ -120,6 +125,17 @@ export class JobQueue {
     return (await this.stats(namespace, queue, 0)).size;
   }
 
+  /**
+   * Pauses or resumes consuming from a queue (BullMQ's `pause()`): while paused, consumes find no
+   * job and long polls wait, publishes are taken. Answers the state in force.
+   */
+  async setPaused(namespace: string, queue: string, paused: boolean): Promise<boolean> {
+    // A queue nobody published to has no index yet: start it, so its first jobs find it paused.
+    await signalIndexWithStart(this.client, this.indexHome, { index: 'queue', namespace, queue }, readySignal.name, []);
+    const state = await this.client.workflow.getHandle(queueWorkflowId(namespace, queue)).executeUpdate(setPausedUpdate, { args: [{ paused }] });
+    return state.paused;
+  }
+
   /** Drops the ready jobs; delayed and working jobs stay. Answers how many were dropped. */
   async destroy(namespace: string, queue: string): Promise<number> {
     let dropped: { entries: IndexEntry[]; spilled: SpilledRange[] };
@@ -177,7 +193,7 @@ export class JobQueue {
       for (const queue of queues) {
         const [stats, dead] = await Promise.all([this.stats(namespace, queue, 0), this.deadLetter(namespace, queue)]);
         const oldestReadyAgeSeconds = stats.oldestReadySince === undefined ? 0 : Math.max(0, (Date.now() - stats.oldestReadySince) / 1000);
-        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size, oldestReadyAgeSeconds });
+        sizes.push({ namespace, queue, ready: stats.size, dead: dead.size, oldestReadyAgeSeconds, paused: stats.paused ?? false });
       }
     }
     return sizes;

@@ -11,6 +11,8 @@ export interface QueueInput extends QueueRef {
   snapshot?: IndexSnapshot;
   /** Absent in indexes started before limits were configurable: the defaults. */
   limits?: IndexLimits;
+  /** Carried across continue-as-new; absent: not paused. */
+  paused?: boolean;
 }
 
 export interface LeaseRequest {
@@ -31,6 +33,8 @@ export interface QueueStats {
   firstSpilled?: SpilledRange;
   /** When the oldest ready job became ready (ms since the epoch); absent when none is ready. */
   oldestReadySince?: number;
+  /** Consumes find nothing while paused; publishes still add jobs. Absent: not paused. */
+  paused?: boolean;
 }
 
 /** Jobs entered ready; sent by a job workflow, or once per publish call for jobs without delay. */
@@ -46,6 +50,8 @@ export const awaitReadyUpdate = defineUpdate<boolean, [{ timeoutMs: number }]>('
 /** Drops every ready entry and returns them (and spilled ranges) so the caller can end those jobs. */
 export const destroyUpdate = defineUpdate<{ entries: IndexEntry[]; spilled: SpilledRange[] }, []>('destroy');
 export const statsQuery = defineQuery<QueueStats, [{ head: number }]>('stats');
+/** Pauses or resumes consuming (BullMQ's `pause()`); answers the state now in force. */
+export const setPausedUpdate = defineUpdate<{ paused: boolean }, [{ paused: boolean }]>('setPaused');
 
 /** Type of the failure a lease is rejected with when nothing is ready; the API maps it to 404. */
 export const QUEUE_EMPTY = 'QueueEmpty';

@@ -9,6 +9,7 @@ import {
   leftSignal,
   QUEUE_EMPTY,
   readySignal,
+  setPausedUpdate,
   statsQuery,
 } from './queue.messages';
 import { Refiller } from './refill';
@@ -24,6 +25,9 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
   const refiller = new Refiller(index, { namespace, queue, state: 'ready' });
   const budget = new RunBudget();
   let leaseVersion = 0;
+  let paused = input.paused ?? false;
+  /** Whether a consume may take a job now. */
+  const available = () => !paused && index.size > 0;
 
   setHandler(readySignal, (entries) => entries.forEach((entry) => index.add(entry, Date.now())));
   setHandler(leftSignal, ({ jobId, epoch, since }) => {
@@ -38,7 +42,14 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
     head: index.peek(head).map((e) => e.jobId),
     firstSpilled: index.firstSpilled,
     oldestReadySince: index.peek(1)[0]?.since ?? index.firstSpilled?.from,
+    ...(paused ? { paused } : {}),
   }));
+
+  setHandler(setPausedUpdate, ({ paused: value }) => {
+    budget.countUpdate();
+    paused = value;
+    return { paused };
+  });
 
   setHandler(
     leaseUpdate,
@@ -61,15 +72,16 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
     {
       // A rejected update is not written to history, so polling an empty queue costs no history.
       validator: (_request: LeaseRequest) => {
-        if (index.size === 0) throw ApplicationFailure.create({ type: QUEUE_EMPTY, message: 'no job available' });
+        if (!available()) throw ApplicationFailure.create({ type: QUEUE_EMPTY, message: 'no job available' });
       },
     },
   );
 
   setHandler(awaitReadyUpdate, async ({ timeoutMs }) => {
     budget.countUpdate();
-    await condition(() => index.size > 0 || budget.wrappingUp, timeoutMs);
-    return index.size > 0;
+    // A paused queue keeps its long polls waiting; resuming wakes them.
+    await condition(() => available() || budget.wrappingUp, timeoutMs);
+    return available();
   });
 
   setHandler(destroyUpdate, () => {
@@ -92,5 +104,5 @@ export async function QueueWorkflow(input: QueueInput): Promise<void> {
   }
   await budget.wrapUp();
   await refiller.idle();
-  await continueAsNew<typeof QueueWorkflow>({ ...input, snapshot: index.snapshot() });
+  await continueAsNew<typeof QueueWorkflow>({ ...input, snapshot: index.snapshot(), ...(paused ? { paused } : { paused: undefined }) });
 }

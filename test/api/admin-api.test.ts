@@ -283,13 +283,13 @@ describe('status', () => {
     type Status = {
       temporal: { reachable: boolean };
       taskQueues: { taskQueue: string; kind: string; pollers: { identity: string }[] }[];
-      queues: { namespace: string; queue: string; ready: number; dead: number; oldestReadyAgeSeconds: number }[];
+      queues: { namespace: string; queue: string; ready: number; dead: number; oldestReadyAgeSeconds: number; paused: boolean }[];
     };
     // The job's ttr runs out with no tries left: it moves to the dead letter.
     await eventually(async () => {
       const status = (await (await ferry.admin('/status')).json()) as Status;
       expect(status.temporal.reachable).toBe(true);
-      expect(status.queues).toContainEqual({ namespace: 'status-ns', queue: 'st', ready: 0, dead: 1, oldestReadyAgeSeconds: 0 });
+      expect(status.queues).toContainEqual({ namespace: 'status-ns', queue: 'st', ready: 0, dead: 1, oldestReadyAgeSeconds: 0, paused: false });
       const polled = status.taskQueues.filter((t) => t.pollers.length > 0).map((t) => `${t.taskQueue}:${t.kind}`);
       const main = ferry.config.FERRY_TASK_QUEUE;
       expect(polled).toEqual(expect.arrayContaining([`${main}:workflow`, `${main}:activity`, `${main}-index:workflow`]));

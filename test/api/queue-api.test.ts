@@ -303,6 +303,28 @@ describe('ack, peek, size, destroy, republish', () => {
   });
 });
 
+describe('pause and resume', () => {
+  test('a paused queue takes publishes, answers consumes "no job", keeps long polls waiting and wakes them on resume', async () => {
+    const queue = freshQueue();
+    expect((await ferry.queue(`/api/${ns}/${queue}/pause`, { method: 'POST' })).status).toBe(401);
+    expect(await json(await ferry.queue(`/api/${ns}/${queue}/pause`, withToken({ method: 'POST' })))).toEqual({ status: 200, body: { namespace: ns, queue, paused: true } });
+    const jobId = await publish(queue, 'held while paused');
+    expect(await json(await ferry.queue(`/api/${ns}/${queue}/size`))).toEqual({ status: 200, body: { namespace: ns, queue, size: 1, paused: true } });
+    expect(await json(await consume(queue, '?timeout=0'))).toEqual({ status: 404, body: { msg: 'no job available' } });
+
+    const started = Date.now();
+    const polling = consume(queue, '?timeout=20');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await json(await ferry.queue(`/api/${ns}/${queue}/resume`, withToken({ method: 'POST' })))).toEqual({ status: 200, body: { namespace: ns, queue, paused: false } });
+    const woken = await json(await polling);
+    expect(woken).toMatchObject({ status: 200, body: { job_id: jobId } });
+    // Woken by the resume, after the 1.5 s it was paused and well before its 20 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await json(await ferry.queue(`/api/${ns}/${queue}/size`))).toEqual({ status: 200, body: { namespace: ns, queue, size: 0 } });
+  });
+});
+
 describe('dead letter', () => {
   test('a job out of tries moves to the dead letter, is respawned with the new ttl, and deleted', async () => {
     const queue = freshQueue();

@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { deadLetterWorkflowId, indexTaskQueue, jobWorkflowId, queueWorkflowId } from '../../src/workflows/ids';
 import type { JobState, JobView } from '../../src/workflows/job.messages';
-import { leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
+import { awaitReadyUpdate, leaseUpdate, statsQuery } from '../../src/workflows/queue.messages';
 import { rewriteSignal } from '../../src/workflows/rewrite.messages';
 import { testDataConverter } from '../helpers/codec';
 import { eventually } from '../helpers/eventually';
@@ -289,6 +289,32 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     await eventually(async () =>
       expect(await handle.query(statsQuery, { head: 1 })).toEqual({ size: 1, leased: 0, spilled: 0, head: [jobId], oldestReadySince: leased[0]!.since }),
     );
+  });
+
+  test('a paused queue takes jobs but leases none; its long polls wait until resume; the state survives continue-as-new', async () => {
+    const queue = freshQueue();
+    expect(await jobs.setPaused(ns, queue, true)).toBe(true);
+    const jobId = await publish(queue);
+    const handle = env.client.workflow.getHandle(queueWorkflowId(ns, queue));
+    expect(await handle.query(statsQuery, { head: 1 })).toMatchObject({ size: 1, paused: true, head: [jobId] });
+    expect(await consume([queue])).toEqual([]);
+
+    const before = (await handle.describe()).runId;
+    await handle.signal(rewriteSignal);
+    await eventually(async () => expect((await handle.describe()).runId).not.toBe(before));
+    expect(await handle.query(statsQuery, { head: 1 })).toMatchObject({ size: 1, paused: true });
+    expect(await consume([queue])).toEqual([]);
+
+    // A long poll (an hour of workflow time) is still waiting when the queue resumes, and wakes.
+    const waiting = handle.executeUpdate(awaitReadyUpdate, { args: [{ timeoutMs: 3_600_000 }] });
+    let woke = false;
+    void waiting.then(() => (woke = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(woke).toBe(false);
+    expect(await jobs.setPaused(ns, queue, false)).toBe(false);
+    expect(await waiting).toBe(true);
+    expect((await handle.query(statsQuery, { head: 1 })).paused).toBeUndefined();
+    expect((await consume([queue]))[0]?.jobId).toBe(jobId);
   });
 
   test("a lease settles the caller's earlier leases first", async () => {

@@ -11,6 +11,7 @@ const queueSize = z.object({
   ready: z.number().int(),
   dead: z.number().int(),
   oldestReadyAgeSeconds: z.number().describe('how long the oldest ready job has waited; 0 when none is ready'),
+  paused: z.boolean(),
 });
 const endpointSize = z.object({
   namespace: z.string(),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { JobView } from '../../../workflows/job.messages';
 import { noJobAvailable, notFound } from '../../errors';
 import type { JobResponse } from '../../params';
-import { consumeQueues, errorResponse, jobParams, jobResponse, queueParams, querySchemas, sizeResponse } from '../../params';
+import { consumeQueues, errorResponse, jobParams, jobResponse, pausedResponse, queueParams, querySchemas, sizeResponse } from '../../params';
 
 const toResponse = (job: JobView, msg?: 'new job', now = Date.now()): JobResponse => ({
   ...(msg ? { msg } : {}),
@@ -87,9 +87,32 @@ export const jobRoutes: FastifyPluginAsync = async (fastify) => {
     { schema: { params: queueParams, response: { 200: sizeResponse } }, config: { access: 'none' } },
     async (request) => {
       const { namespace, queue } = request.params;
-      return { namespace, queue, size: await jobs.size(namespace, queue) };
+      const { size, paused } = await jobs.stats(namespace, queue, 0);
+      return { namespace, queue, size, ...(paused ? { paused } : {}) };
     },
   );
+
+  // Beyond lmstfy: BullMQ's pause() and resume(), per queue and kept by its index across restarts.
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post(
+      `/api/:namespace/:queue/${action}`,
+      {
+        schema: {
+          summary: paused ? 'Pause consuming: consumes find no job, long polls wait, publishes are taken' : 'Resume consuming; waiting long polls wake',
+          params: queueParams,
+          response: { 200: pausedResponse },
+        },
+        config: { access: 'token' },
+      },
+      async (request) => {
+        const { namespace, queue } = request.params;
+        return { namespace, queue, paused: await jobs.setPaused(namespace, queue, paused) };
+      },
+    );
+  }
 
   app.delete('/api/:namespace/:queue', { schema: { params: queueParams } }, async (request, reply) => {
     await jobs.destroy(request.params.namespace, request.params.queue);
