@@ -7,9 +7,9 @@ import { errorResponse } from '../params';
 import { namespaceParams } from '../push-schemas';
 import { scheduleBody, scheduleListView, scheduleNoteBody, scheduleParams, scheduleView } from '../schedule-schemas';
 import { guardNamespace } from './namespace-guard';
+import { iso } from './push/views';
 
 const tags = ['schedules'];
-const iso = (ms: number) => new Date(ms).toISOString();
 
 const viewOf = (s: JobScheduleView): z.infer<typeof scheduleView> => ({
   name: s.name,
