@@ -3,7 +3,9 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Dispatcher } from 'undici';
 import { sendWebhook } from '../push/send';
+import { sendToQueue } from '../push/to-queue';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
+import type { JobPublisher } from '../temporal/job-publisher';
 import { enqueueOrdered } from '../temporal/ordering';
 import type { OrderedPush } from '../temporal/ordering';
 import type { PushDeadLetters } from '../temporal/push-dead-letters';
@@ -21,6 +23,9 @@ export interface PushActivityDeps {
   dispatcher: Dispatcher;
   /** Longest `Retry-After` honoured; longer ones are cut to this. */
   maxRetryAfterMs: number;
+  /** Publishes the jobs of endpoints whose destination is a queue, at most `maxJobBytes` each. */
+  publisher: JobPublisher;
+  maxJobBytes: number;
 }
 
 /** The headers an endpoint asked for: its auth and its custom headers. */
@@ -40,7 +45,7 @@ const final = (type: string, message: string, details?: unknown) =>
 const EVENT_BODY_BYTES_KEPT = 32 * 1024 * 1024;
 
 /** Activities of push workflows; the worker hands in its dispatcher and endpoint copy, tests local ones. */
-export const createPushActivities = ({ client, directory, deadLetters, taskQueue, dispatcher, maxRetryAfterMs }: PushActivityDeps) => {
+export const createPushActivities = ({ client, directory, deadLetters, taskQueue, dispatcher, maxRetryAfterMs, publisher, maxJobBytes }: PushActivityDeps) => {
   const bodies = new Map<string, string>();
   let bytesKept = 0;
   /** The event as its push workflow sends it (an event never changes, so one read serves every retry). */
@@ -85,12 +90,15 @@ export const createPushActivities = ({ client, directory, deadLetters, taskQueue
       }
 
       const body = delivery.body ?? (await eventBody(delivery.workflowId));
-      const { record, failureType, retryAfterMs } = await sendWebhook(
-        dispatcher,
-        { url: endpoint.url, messageId: delivery.messageId, body, headers: endpointHeaders(endpoint), keys: endpoint.keys, timeoutMs: endpoint.timeoutMs },
-        attempt,
-        maxRetryAfterMs,
-      );
+      const { messageId } = delivery;
+      const { record, failureType, retryAfterMs } = endpoint.queue
+        ? await sendToQueue(publisher, { namespace: ref.namespace, endpointId: ref.id, queue: endpoint.queue, messageId, body }, attempt, maxJobBytes)
+        : await sendWebhook(
+            dispatcher,
+            { url: endpoint.url!, messageId, body, headers: endpointHeaders(endpoint), keys: endpoint.keys, timeoutMs: endpoint.timeoutMs },
+            attempt,
+            maxRetryAfterMs,
+          );
       const tags = { namespace: ref.namespace, endpoint: ref.id, outcome: record.outcome };
       context.metricMeter.createCounter('ferry_push_attempts', undefined, 'Delivery attempts, by outcome').add(1, tags);
       context.metricMeter.createHistogram('ferry_push_attempt_duration', 'int', 'ms', 'Delivery attempt latency').record(record.durationMs, tags);
@@ -106,7 +114,8 @@ export const createPushActivities = ({ client, directory, deadLetters, taskQueue
       if (failureType === DeliveryFailure.gone) after = (await directory.setEnabled(ref, false, 'the endpoint answered 410 Gone')) ?? undefined;
       // A refused event says nothing about the endpoint's health; an unreachable endpoint does.
       if (failureType === DeliveryFailure.unavailable) after = await directory.report(ref, false, record.error ?? `HTTP ${record.status}`).catch(log) ?? endpoint;
-      const retry = record.outcome === 'retry' && attempt <= delivery.retrySchedule.length;
+      const delays = delivery.retryDelaysMs ?? delivery.retrySchedule.map((s) => s * 1000);
+      const retry = record.outcome === 'retry' && attempt <= delays.length;
       if (retry && after && !after.enabled) {
         throw final(DeliveryFailure.disabled, `the endpoint was disabled: ${after.disabledReason ?? 'by a user'}`, record);
       }
@@ -129,7 +138,7 @@ export const createPushActivities = ({ client, directory, deadLetters, taskQueue
         nonRetryable: !retry,
         details: [record],
         // Temporal reads a zero delay as none at all, so "retry at once" is 1 ms.
-        nextRetryDelay: retry ? Math.max(1, retryAfterMs ?? delivery.retrySchedule[attempt - 1]! * 1000) : undefined,
+        nextRetryDelay: retry ? Math.max(1, retryAfterMs ?? delays[attempt - 1]!) : undefined,
       });
     },
 

@@ -53,6 +53,11 @@ export function queueListProblem(namespace: string, queues: string): string | un
 }
 
 export const queueParams = z.object({ namespace: z.string(), queue: z.string() });
+/** A queue named in a body (a schedule's, a subscription's), by the rules of `nameProblem`. */
+export const queueName = z
+  .string()
+  .max(MAX_NAME_LENGTH)
+  .regex(/^[-A-Za-z0-9][-_A-Za-z0-9]*$/, 'queue name contains forbidden characters');
 export const jobParams = queueParams.extend({ job_id: z.string() });
 
 /** Query schemas whose defaults come from the configuration. */

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SCHEMA_LIMITS } from '../push/event-schemas';
+import { retryDelaysMs } from '../push/retry-delays';
 import { isWebhookSecret, publicKeyOf, schemeOf } from '../push/signing';
 import type { Endpoint, EndpointSettings } from '../workflows/endpoints.messages';
+import { queueName } from './params';
 
 /** A string with no lone UTF-16 surrogate: one cannot be encoded into a workflow id or any UTF-8 field. */
 const isWellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
@@ -57,12 +59,33 @@ const dataCondition = z.discriminatedUnion('op', [
   z.object({ path: dataPath, op: z.literal('exists'), value: z.boolean().default(true) }),
 ]);
 
+const UINT32_MAX = 2 ** 32 - 1;
+const WEEK_MS = 7 * 86_400_000;
+
+/** A pulled subscription's queue; its jobs take a publish's bounds. */
+const queueDestination = z.object({
+  name: queueName,
+  tries: z.number().int().min(1).max(65535).default(3).describe('the jobs\' tries: a consumer that does not ack gets the job again this many times in all'),
+  ttl: z.number().int().min(0).max(UINT32_MAX).default(0).describe('seconds a job waits to be consumed; 0 = until it is'),
+});
+
+const backoff = z
+  .object({
+    initialDelayMs: z.number().int().min(1).max(WEEK_MS),
+    maxDelayMs: z.number().int().min(1).max(WEEK_MS),
+    factor: z.number().min(1).max(100),
+    maxRetries: z.number().int().min(0).max(20),
+  })
+  .refine((b) => b.maxDelayMs >= b.initialDelayMs, 'maxDelayMs must be at least initialDelayMs')
+  .describe('retry n (from 0) waits min(maxDelayMs, initialDelayMs * factor^n); replaces retrySchedule');
+
 /** What a user may set on an endpoint; every field optional (create fills defaults, update keeps values). */
-export const endpointSettings = z.object({
+const endpointFields = z.object({
   url: z
     .url({ protocol: /^https?$/, error: 'url must be an http(s) URL' })
     .max(2048)
     .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'credentials in the url are not sent; use auth'),
+  queue: queueDestination.describe('instead of a url: every matching event becomes a job in this queue of the namespace'),
   description: z.string().max(1024),
   eventTypes: z.array(z.string().max(256).regex(PATTERN, 'patterns are dot-separated words, * or #')).min(1).max(100),
   auth,
@@ -75,10 +98,19 @@ export const endpointSettings = z.object({
     .refine((h) => new Set(Object.keys(h).map((n) => n.toLowerCase())).size === Object.keys(h).length, 'header names differ only in case'),
   timeoutMs: z.number().int().min(100).max(120_000),
   retrySchedule: z.array(z.number().int().min(0).max(7 * 86400)).max(20),
+  backoff: backoff.nullable(),
   rateLimit: z.number().int().min(1).max(10_000).nullable(),
   ordering: z.boolean(),
   dataFilter: z.array(dataCondition).max(20),
 }).partial();
+
+const oneDestination = (s: { url?: string; queue?: unknown }) => s.url === undefined || s.queue === undefined;
+const oneRetryRule = (s: { retrySchedule?: unknown; backoff?: unknown }) => s.retrySchedule === undefined || s.backoff === undefined || s.backoff === null;
+
+/** An update: a new url replaces a queue and the other way round; a retrySchedule replaces a backoff. */
+export const endpointSettings = endpointFields
+  .refine(oneDestination, 'give url or queue, not both')
+  .refine(oneRetryRule, 'give retrySchedule or backoff, not both');
 
 export const DEFAULT_SETTINGS: Omit<EndpointSettings, 'url'> = {
   description: '',
@@ -87,18 +119,23 @@ export const DEFAULT_SETTINGS: Omit<EndpointSettings, 'url'> = {
   headers: {},
   timeoutMs: 30_000,
   retrySchedule: [10, 30, 90],
+  backoff: null,
   rateLimit: null,
   ordering: false,
   dataFilter: [],
+  queue: null,
 };
 
-export const createEndpointBody = endpointSettings.required({ url: true }).extend({
-  id: endpointId.optional(),
-  /** Bring your own secret (e.g. when moving from another service); otherwise Ferry makes one. */
-  secret: secret.optional(),
-  /** The scheme of the secret Ferry makes (ignored when `secret` is given). */
-  signatureScheme: signatureScheme.default('v1'),
-});
+export const createEndpointBody = endpointFields
+  .extend({
+    id: endpointId.optional(),
+    /** Bring your own secret (e.g. when moving from another service); otherwise Ferry makes one. */
+    secret: secret.optional(),
+    /** The scheme of the secret Ferry makes (ignored when `secret` is given). */
+    signatureScheme: signatureScheme.default('v1'),
+  })
+  .refine((s) => (s.url === undefined) !== (s.queue === undefined), 'give url or queue, one of them')
+  .refine(oneRetryRule, 'give retrySchedule or backoff, not both');
 
 export const rotateSecretBody = z.object({
   secret: secret.optional(),
@@ -125,13 +162,16 @@ const healthView = z.object({
  */
 export const endpointView = z.object({
   id: z.string(),
-  url: z.string(),
+  url: z.string().nullable(),
+  queue: z.object({ name: z.string(), tries: z.number().int(), ttl: z.number().int() }).nullable(),
   description: z.string(),
   eventTypes: z.array(z.string()),
   auth: z.object({ type: z.string(), username: z.string().optional(), name: z.string().optional() }),
   headers: z.record(z.string(), z.literal(HIDDEN)).describe('the custom header names; their values are not shown'),
   timeoutMs: z.number().int(),
   retrySchedule: z.array(z.number().int()),
+  backoff: z.object({ initialDelayMs: z.number().int(), maxDelayMs: z.number().int(), factor: z.number(), maxRetries: z.number().int() }).nullable(),
+  retryDelaysMs: z.array(z.number().int()).describe('the wait before each retry, from the backoff or the schedule'),
   rateLimit: z.number().int().nullable(),
   ordering: z.boolean(),
   dataFilter: z.array(z.object({ path: z.string(), op: z.string(), value: z.unknown().optional() })),
@@ -161,12 +201,15 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
   return {
     id: e.id,
     url: e.url,
+    queue: e.queue ?? null,
     description: e.description,
     eventTypes: e.eventTypes,
     auth: a.type === 'basic' ? { type: a.type, username: a.username } : a.type === 'header' ? { type: a.type, name: a.name } : { type: a.type },
     headers: Object.fromEntries(Object.keys(e.headers).map((name) => [name, HIDDEN])),
     timeoutMs: e.timeoutMs,
     retrySchedule: e.retrySchedule,
+    backoff: e.backoff ?? null,
+    retryDelaysMs: retryDelaysMs(e),
     rateLimit: e.rateLimit,
     ordering: e.ordering,
     dataFilter: e.dataFilter ?? [],
@@ -187,20 +230,30 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
   };
 }
 
+const YEAR_S = 365 * 86400;
+
 /** An event as published. */
-export const publishBody = z.object({
-  id: eventId.optional(),
-  type: eventType,
-  timestamp: z.iso.datetime({ offset: true }).optional(),
-  source: z.string().max(256).optional(),
-  correlationId: z.string().max(256).optional(),
-  data: z.unknown().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  /** Deliver to these endpoints only, whatever their patterns. */
-  endpoints: z.array(endpointId).min(1).max(100).optional(),
-  /** Deliveries to endpoints with ordering on reach them in publish order per key. */
-  orderingKey: z.string().min(1).max(256).refine(isWellFormed, 'orderingKey must be well-formed Unicode (no lone surrogates)').optional(),
-});
+export const publishBody = z
+  .object({
+    id: eventId.optional(),
+    type: eventType,
+    timestamp: z.iso.datetime({ offset: true }).optional(),
+    source: z.string().max(256).optional(),
+    correlationId: z.string().max(256).optional(),
+    data: z.unknown().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    /** Deliver to these endpoints only, whatever their patterns. */
+    endpoints: z.array(endpointId).min(1).max(100).optional(),
+    /** Deliveries to endpoints with ordering on reach them in publish order per key. */
+    orderingKey: z.string().min(1).max(256).refine(isWellFormed, 'orderingKey must be well-formed Unicode (no lone surrogates)').optional(),
+    deliverAt: z.iso.datetime({ offset: true }).optional().describe('no delivery starts before this time'),
+    delay: z.number().int().min(0).max(YEAR_S).optional().describe('or: seconds from now before deliveries start'),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe('a delivery not made by this time is dropped and shows as expired'),
+    ttl: z.number().int().min(1).max(YEAR_S).optional().describe('or: seconds from now until deliveries expire'),
+  })
+  .refine((e) => e.deliverAt === undefined || e.delay === undefined, 'give deliverAt or delay, not both')
+  .refine((e) => e.expiresAt === undefined || e.ttl === undefined, 'give expiresAt or ttl, not both')
+  .refine((e) => e.orderingKey === undefined || (e.deliverAt === undefined && !e.delay), 'an event with an orderingKey cannot be delayed: it keeps its place in line');
 export type PublishBody = z.infer<typeof publishBody>;
 
 export const MAX_BATCH_EVENTS = 100;
@@ -219,7 +272,7 @@ const attemptView = z.object({
 });
 export type AttemptView = z.infer<typeof attemptView>;
 
-const statusEnum = z.enum(['pending', 'pushing', 'push_success', 'push_failed']);
+const statusEnum = z.enum(['pending', 'pushing', 'push_success', 'push_failed', 'expired']);
 
 export const eventView = z.object({
   id: z.string(),
@@ -227,12 +280,15 @@ export const eventView = z.object({
   status: statusEnum,
   event: z.record(z.string(), z.unknown()),
   orderingKey: z.string().nullable(),
+  deliverAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
   deliveries: z.array(
     z.object({
       endpointId: z.string(),
       status: statusEnum,
       attempts: z.array(attemptView),
       pausedUntil: z.string().nullable(),
+      expiredAt: z.string().nullable(),
       deadLetter: z.object({ reason: z.string(), held: z.boolean(), at: z.string() }).nullable(),
     }),
   ),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OVERLAP_POLICIES } from '../temporal/job-schedules';
+import { queueName } from './params';
 import { namespaceParams } from './push-schemas';
 
 const UINT32_MAX = 2 ** 32 - 1;
@@ -16,10 +17,6 @@ function isTimeZone(name: string): boolean {
 
 export const scheduleName = z.string().regex(/^[-_.A-Za-z0-9]{1,64}$/, 'schedule names are 1-64 of A-Z a-z 0-9 - _ .');
 export const scheduleParams = namespaceParams.extend({ name: scheduleName });
-const queueName = z
-  .string()
-  .max(255)
-  .regex(/^[-A-Za-z0-9][-_A-Za-z0-9]*$/, 'queue name contains forbidden characters');
 
 /** The job each run publishes, with the bounds and defaults of a publish (`PUT /api/:ns/:queue`). */
 const scheduledJob = z

@@ -1,4 +1,5 @@
 import { matchesData } from './data-filter';
+import { retryDelaysMs } from './retry-delays';
 import type { EventSchemas } from './event-schemas';
 import { matchesTopic } from './topics';
 import { ErrorCode, FerryError } from '../errors';
@@ -76,7 +77,9 @@ export class EventTargets {
     if (listBytes > MAX_TARGET_LIST_BYTES) throw new FanOutTooLargeError(endpoints.length, listBytes);
     return endpoints.map((e) => ({
       endpointId: e.id,
-      retrySchedule: e.retrySchedule,
+      ...(e.backoff
+        ? { retrySchedule: retryDelaysMs(e).map((ms) => Math.ceil(ms / 1000)), retryDelaysMs: retryDelaysMs(e) }
+        : { retrySchedule: e.retrySchedule }),
       timeoutMs: e.timeoutMs,
       ordered: e.ordering,
       taskQueue: e.rateLimit ? rateLimitedTaskQueue(this.taskQueue, namespace, e.id) : null,

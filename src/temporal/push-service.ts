@@ -21,6 +21,9 @@ export interface PublishRequest {
   /** Deliver to exactly these endpoints instead of those whose patterns match the type. */
   endpoints?: string[];
   orderingKey?: string | null;
+  /** When deliveries may start, and when they expire (ms since the epoch). */
+  deliverAt?: number | null;
+  expiresAt?: number | null;
 }
 
 export interface Published {
@@ -99,7 +102,17 @@ export class PushService {
       await this.client.workflow.start<typeof PushWorkflow>('PushWorkflow', {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [{ namespace, event, targets, orderingKey, registryVersion: this.directory.versionOf(namespace) }],
+        args: [
+          {
+            namespace,
+            event,
+            targets,
+            orderingKey,
+            registryVersion: this.directory.versionOf(namespace),
+            ...(request.deliverAt ? { deliverAt: request.deliverAt } : {}),
+            ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
+          },
+        ],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
     } catch (err) {

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { endpointQuotas, healthPolicy, indexLimits, loadConfig } from '../config';
 import { AddressPolicy } from '../push/ssrf';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
+import { JobPublisher } from '../temporal/job-publisher';
 import { PushDeadLetters } from '../temporal/push-dead-letters';
 import type { Endpoint } from '../workflows/endpoints.messages';
 import { indexTaskQueue, rateLimitedTaskQueue } from '../workflows/ids';
@@ -68,6 +69,9 @@ export class FerryWorker {
       taskQueue,
       dispatcher,
       maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
+      // Without a gate: while Temporal is behind, a delivery's retries wait instead.
+      publisher: new JobPublisher(client, taskQueue, { taskQueue, limits: indexLimits(config) }, 10_000, undefined),
+      maxJobBytes: config.FERRY_MAX_JOB_BYTES,
     });
     const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config) }), ...push };
     const workers = await Promise.all(

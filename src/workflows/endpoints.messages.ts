@@ -39,9 +39,32 @@ export interface DataCondition {
   value?: unknown;
 }
 
+/**
+ * A pulled subscription: instead of HTTP requests, the endpoint's events become jobs in this queue
+ * of its namespace, for consumers to fetch with the queue API (several queues on one topic are
+ * competing-consumer groups).
+ */
+export interface QueueDestination {
+  name: string;
+  /** The jobs' tries and ttl (seconds; 0 = kept until consumed), as on a publish. */
+  tries: number;
+  ttl: number;
+}
+
+/** Retry delays as parameters: `min(maxDelayMs, initialDelayMs * factor^n)` before retry n (from 0). */
+export interface Backoff {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  maxRetries: number;
+}
+
 /** The settings a user chooses; everything an endpoint is except its id, keys, state and health. */
 export interface EndpointSettings {
-  url: string;
+  /** Where deliveries are POSTed; null for an endpoint whose destination is a queue. */
+  url: string | null;
+  /** Absent in registries written before queue destinations existed. */
+  queue?: QueueDestination | null;
   description: string;
   /** Topic patterns (`*` one word, `#` zero or more); an endpoint gets events whose type matches one. */
   eventTypes: string[];
@@ -50,6 +73,8 @@ export interface EndpointSettings {
   timeoutMs: number;
   /** Seconds to wait before each retry: [10, 30, 90] means at most 4 attempts. */
   retrySchedule: number[];
+  /** When set, the retry delays come from it instead of `retrySchedule`. */
+  backoff?: Backoff | null;
   /** Deliveries per second at most; null for no limit. */
   rateLimit: number | null;
   /** Deliveries that share an ordering key reach the endpoint in publish order. */

@@ -15,7 +15,10 @@ export interface PushEvent {
 /** What a push needs to know of an endpoint to schedule its delivery (URL and secrets are read per attempt). */
 export interface DeliveryTarget {
   endpointId: string;
+  /** Seconds before each retry (whole seconds: what workers before `retryDelaysMs` read). */
   retrySchedule: number[];
+  /** Ms before each retry; absent in pushes published before it existed (then `retrySchedule`). */
+  retryDelaysMs?: number[];
   timeoutMs: number;
   ordered: boolean;
   /** Set for rate-limited endpoints: the task queue whose dispatch rate Temporal caps. */
@@ -29,9 +32,14 @@ export interface PushInput {
   orderingKey: string | null;
   /** The endpoint registry version the publisher had read: deliveries use at least that. */
   registryVersion: number;
+  /** No delivery starts before this time (ms since the epoch). */
+  deliverAt?: number | null;
+  /** A delivery not made by this time is dropped and recorded as expired (ms since the epoch). */
+  expiresAt?: number | null;
 }
 
-export type DeliveryStatus = 'pending' | 'pushing' | 'push_success' | 'push_failed';
+/** `expired`: not delivered before the event's `expiresAt`, and not retried any more. */
+export type DeliveryStatus = 'pending' | 'pushing' | 'push_success' | 'push_failed' | 'expired';
 
 export type AttemptOutcome = 'success' | 'retry' | 'permanent';
 
@@ -61,12 +69,16 @@ export interface DeliveryView {
   /** While the endpoint's circuit is open: when the delivery asks again. */
   pausedUntil: number | null;
   dead: DeadDelivery | null;
+  /** When the delivery expired (absent in pushes that began before expiry existed). */
+  expiredAt?: number | null;
 }
 
 export interface PushView {
   namespace: string;
   event: PushEvent;
   status: DeliveryStatus;
+  deliverAt?: number | null;
+  expiresAt?: number | null;
   orderingKey: string | null;
   deliveries: DeliveryView[];
 }
@@ -141,6 +153,8 @@ export interface DeliveryAttempt {
    */
   body?: string;
   retrySchedule: number[];
+  /** The delays in ms, when the push has them (see DeliveryTarget). */
+  retryDelaysMs?: number[];
   /** Attempts made before this activity started (it resumes after a pause). */
   attemptsBefore: number;
   registryVersion: number;

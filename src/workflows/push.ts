@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -51,18 +52,23 @@ const deliveries = metricMeter.createCounter('ferry_push_deliveries', undefined,
 /** Failures that end a delivery at once; everything else was retried by the activity's retry policy. */
 const FINAL_FAILURES = [DeliveryFailure.rejected, DeliveryFailure.gone, DeliveryFailure.forbidden, DeliveryFailure.disabled, DeliveryFailure.missing, DeliveryFailure.paused];
 
+/** Ms before each retry; pushes published before ms delays existed carry whole seconds. */
+const delaysOf = (target: DeliveryTarget): number[] => target.retryDelaysMs ?? target.retrySchedule.map((s) => s * 1000);
+
 /**
  * The activity for the attempts still left of an endpoint's schedule. Temporal's retry policy
  * carries the schedule: each failed attempt also names its exact next delay (the schedule's entry or
- * the endpoint's Retry-After), which the policy's geometric intervals only approximate.
+ * the endpoint's Retry-After), which the policy's geometric intervals only approximate. Before an
+ * expiry, the schedule-to-close timeout ends the retries at the expiry.
  */
-function attemptsFor(target: DeliveryTarget, attemptsBefore: number) {
-  const remaining = target.retrySchedule.slice(attemptsBefore).map((s) => Math.max(1, s * 1000));
+function attemptsFor(target: DeliveryTarget, attemptsBefore: number, expiresInMs: number | null) {
+  const remaining = delaysOf(target).slice(attemptsBefore).map((ms) => Math.max(1, ms));
   const first = remaining[0] ?? 1000;
   return proxyActivities<PushActivities>({
     ...(target.taskQueue ? { taskQueue: target.taskQueue } : {}),
     // The activity ends the HTTP request itself at the endpoint's timeout; this catches lost workers.
     startToCloseTimeout: target.timeoutMs + 10_000,
+    ...(expiresInMs === null ? {} : { scheduleToCloseTimeout: expiresInMs }),
     retry: {
       initialInterval: first,
       backoffCoefficient: remaining.length > 1 ? Math.max(1, remaining[1]! / first) : 1,
@@ -75,6 +81,10 @@ function attemptsFor(target: DeliveryTarget, attemptsBefore: number) {
 
 const applicationFailure = (err: unknown): ApplicationFailure | undefined =>
   err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+
+/** The schedule-to-close timeout ended the retries: the delivery's expiry came (or its next retry would come after it). */
+const ranOutOfTime = (err: unknown): boolean =>
+  err instanceof ActivityFailure && (err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure);
 
 const matches = (endpointId: string, dead: { held: boolean }, selection: DeadSelection = {}) =>
   (!selection.endpoints || selection.endpoints.includes(endpointId)) && (!selection.heldOnly || dead.held);
@@ -99,7 +109,8 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     const all = [...views.values()];
     if (all.some((d) => d.status === 'pushing')) return 'pushing';
     if (all.some((d) => d.status === 'pending')) return all.some((d) => d.status !== 'pending') ? 'pushing' : 'pending';
-    return all.some((d) => d.status === 'push_failed') ? 'push_failed' : 'push_success';
+    if (all.some((d) => d.status === 'push_failed')) return 'push_failed';
+    return all.some((d) => d.status === 'expired') ? 'expired' : 'push_success';
   };
   let published: string | undefined;
   let publishedDead = '{}';
@@ -141,28 +152,52 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     if (!view.attempts.some((a) => a.attempt === attempt.attempt && a.startedAt === attempt.startedAt)) view.attempts.push(attempt);
   };
 
-  /** Runs one endpoint's delivery until it succeeds or fails for good. */
-  const deliver = async (target: DeliveryTarget, ordered: boolean): Promise<void> => {
+  const expire = (view: DeliveryView, target: DeliveryTarget) => {
+    view.status = 'expired';
+    view.pausedUntil = null;
+    view.expiredAt = Date.now();
+    deliveries.add(1, { namespace, endpoint: target.endpointId, outcome: 'expired' });
+  };
+
+  /**
+   * Runs one endpoint's delivery until it succeeds, fails for good or, when `expiresAt` is set,
+   * until that time comes.
+   */
+  const deliver = async (target: DeliveryTarget, ordered: boolean, expiresAt: number | null): Promise<void> => {
     const view = views.get(target.endpointId)!;
+    const timeLeft = () => (expiresAt === null ? null : expiresAt - Date.now());
     if (ordered) {
       await enqueueOrdered({ namespace, endpointId: target.endpointId, key: orderingKey!, workflowId });
-      await condition(() => turns.has(target.endpointId));
+      const left = timeLeft();
+      if (left === null) await condition(() => turns.has(target.endpointId));
+      else if (!(await condition(() => turns.has(target.endpointId), Math.max(1, left)))) {
+        expire(view, target);
+        awaitingTurn.delete(target.endpointId);
+        publishState();
+        return;
+      }
     }
     let attemptsBefore = 0;
     let pausedWaits = 0;
     try {
       for (;;) {
+        const left = timeLeft();
+        if (left !== null && left <= 0) {
+          expire(view, target);
+          return;
+        }
         view.status = 'pushing';
         view.pausedUntil = null;
         publishState();
         try {
-          const attempt = attemptsFor(target, attemptsBefore);
+          const attempt = attemptsFor(target, attemptsBefore, left);
           const result = await attempt({
             namespace,
             endpointId: target.endpointId,
             workflowId,
             messageId: event.id,
             retrySchedule: target.retrySchedule,
+            ...(target.retryDelaysMs ? { retryDelaysMs: target.retryDelaysMs } : {}),
             attemptsBefore,
             registryVersion: input.registryVersion,
           });
@@ -181,7 +216,8 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
             // Each wait is a timer and an activity in this workflow's history: behind a pause that
             // lasts days, a delivery checks back at doubling intervals (up to an hour), not every pause.
             const pause = Math.max(1, until - Date.now());
-            const wait = patched('paused-waits-double') ? Math.max(pause, Math.min(MAX_PAUSED_WAIT_MS, pause * 2 ** pausedWaits)) : pause;
+            const doubled = patched('paused-waits-double') ? Math.max(pause, Math.min(MAX_PAUSED_WAIT_MS, pause * 2 ** pausedWaits)) : pause;
+            const wait = expiresAt === null ? doubled : Math.max(1, Math.min(doubled, expiresAt - Date.now()));
             pausedWaits++;
             view.pausedUntil = Date.now() + wait;
             publishState();
@@ -190,6 +226,10 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
           }
           const last = failure?.details?.[0] as AttemptRecord | undefined;
           if (last?.attempt !== undefined) record(view, last);
+          if (expiresAt !== null && ranOutOfTime(err)) {
+            expire(view, target);
+            return;
+          }
           const held = failure?.type === DeliveryFailure.disabled;
           const reason = failure ? `${failure.type ?? 'Error'}: ${failure.message}` : `${(err as Error).message}`;
           view.status = 'push_failed';
@@ -207,9 +247,9 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     }
   };
 
-  const run = (target: DeliveryTarget, ordered: boolean) => {
+  const run = (target: DeliveryTarget, ordered: boolean, expiresAt: number | null) => {
     active++;
-    void deliver(target, ordered).finally(() => {
+    void deliver(target, ordered, expiresAt).finally(() => {
       active--;
     });
   };
@@ -221,8 +261,9 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
       view.dead = null;
       view.status = 'pending';
       count++;
-      // A re-push is out of order by nature: it does not wait for a turn again.
-      run(targets.get(view.endpointId)!, false);
+      // A re-push is out of order by nature: it does not wait for a turn again. Asked for by hand,
+      // it is not cut short by the event's expiry either.
+      run(targets.get(view.endpointId)!, false, null);
     }
     publishState();
     return count;
@@ -242,6 +283,8 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     namespace,
     event,
     orderingKey,
+    deliverAt: input.deliverAt ?? null,
+    expiresAt: input.expiresAt ?? null,
     status: overall(),
     deliveries: [...views.values()],
   }));
@@ -257,9 +300,12 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
   setHandler(repushUpdate, repush);
   setHandler(discardUpdate, discard);
 
-  for (const target of input.targets) run(target, awaitingTurn.has(target.endpointId));
-  // Ordered deliveries start by waiting: the push is visible as pending until its turn comes.
+  // Ordered deliveries start by waiting: the push is visible as pending until its turn comes, and a
+  // delayed event until its time: a durable timer.
   publishState();
+  const { deliverAt } = input;
+  if (deliverAt && deliverAt > Date.now()) await sleep(deliverAt - Date.now());
+  for (const target of input.targets) run(target, awaitingTurn.has(target.endpointId), input.expiresAt ?? null);
   await condition(() => active === 0 && [...views.values()].every((d) => d.dead === null));
   await condition(allHandlersFinished);
   return overall();

@@ -106,6 +106,14 @@ describe('endpoints', () => {
     [{ url: 'http://example.com/', retrySchedule: [-1] }, /./],
     [{ url: 'http://example.com/', secret: 'not-a-secret' }, /whsec_/],
     [{ url: 'http://example.com/', id: 'bad/id' }, /endpoint ids/],
+    [{ url: 'http://example.com/', queue: { name: 'q' } }, /give url or queue, one of them/],
+    [{ eventTypes: ['#'] }, /give url or queue, one of them/],
+    [{ queue: { name: '_hidden' } }, /forbidden characters/],
+    [{ queue: { name: 'q', tries: 0 } }, /./],
+    [{ url: 'http://example.com/', retrySchedule: [1], backoff: { initialDelayMs: 1, maxDelayMs: 1, factor: 1, maxRetries: 1 } }, /retrySchedule or backoff/],
+    [{ url: 'http://example.com/', backoff: { initialDelayMs: 1000, maxDelayMs: 10, factor: 2, maxRetries: 3 } }, /maxDelayMs must be at least initialDelayMs/],
+    [{ url: 'http://example.com/', backoff: { initialDelayMs: 10, maxDelayMs: 100, factor: 0.5, maxRetries: 3 } }, /./],
+    [{ url: 'http://example.com/', backoff: { initialDelayMs: 10, maxDelayMs: 100, factor: 2, maxRetries: 21 } }, /./],
   ])('bad endpoint %j is a 400 with a JSON error', async (body, message) => {
     const res = await call('POST', '/endpoints', body);
     expect(res.status).toBe(400);
@@ -445,6 +453,120 @@ describe('health, rate limit and ordering', () => {
     await eventually(async () => expect(receiver.to(ep.path).filter((h) => h.status === 200)).toHaveLength(5), 20_000, 100);
     const delivered = receiver.to(ep.path).filter((h) => h.status === 200).map((h) => (JSON.parse(h.body) as { id: string }).id);
     expect(delivered).toEqual(ids);
+  });
+});
+
+/** Consumes one job from a queue of the namespace through the lmstfy API; null when there is none. */
+async function consumeJob(queue: string, timeout = 0): Promise<{ job_id: string; data: string } | null> {
+  const res = await ferry.queue(`/api/${ns}/${queue}?timeout=${timeout}&ttr=30`, { headers: { 'x-token': token } });
+  if (res.status === 404) return null;
+  expect(res.status).toBe(200);
+  return (await res.json()) as { job_id: string; data: string };
+}
+const envelopeOf = (job: { data: string }) => JSON.parse(Buffer.from(job.data, 'base64').toString()) as Record<string, unknown>;
+const queueSize = async (queue: string) => ((await (await ferry.queue(`/api/${ns}/${queue}/size`, { headers: { 'x-token': token } })).json()) as { size: number }).size;
+
+describe('pulled subscriptions (endpoints whose destination is a queue)', () => {
+  test('every matching event becomes one job in each subscribed queue; consumers of one queue compete for its jobs', async () => {
+    const topic = `orders${++counter}`;
+    const [billing, shipping] = [`billing${counter}`, `shipping${counter}`];
+    const created = await call('POST', '/endpoints', { id: `sub-${billing}`, queue: { name: billing }, eventTypes: [`${topic}.#`] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ url: null, queue: { name: billing, tries: 3, ttl: 0 } });
+    await call('POST', '/endpoints', {
+      id: `sub-${shipping}`,
+      queue: { name: shipping, tries: 1, ttl: 3600 },
+      eventTypes: [`${topic}.created`],
+      dataFilter: [{ path: 'country', op: 'eq', value: 'NL' }],
+    });
+    const events = [
+      { id: `${topic}-1`, type: `${topic}.created`, data: { country: 'NL' } },
+      { id: `${topic}-2`, type: `${topic}.created`, data: { country: 'DE' } },
+      { id: `${topic}-3`, type: `${topic}.paid`, data: { country: 'NL' } },
+    ];
+    for (const event of events) await publish(event);
+    // The same event again is the same delivery: no second job.
+    expect((await publish(events[0]!)).replayed).toBe(true);
+    for (const event of events) await settled(event.id, 'push_success');
+    expect([await queueSize(billing), await queueSize(shipping)]).toEqual([3, 1]);
+
+    // Two consumers of the billing group take different jobs; together they get every event once.
+    const taken = await Promise.all([consumeJob(billing), consumeJob(billing), consumeJob(billing)]);
+    const ids = taken.map((job) => envelopeOf(job!).id).sort();
+    expect(ids).toEqual(events.map((e) => e.id).sort());
+    expect(await consumeJob(billing)).toBeNull();
+    const shipped = await consumeJob(shipping);
+    expect(envelopeOf(shipped!)).toMatchObject({ id: `${topic}-1`, type: `${topic}.created`, data: { country: 'NL' }, source: null });
+    // The delivery's attempt names the job it made.
+    const delivery = (await eventOf(`${topic}-1`)).deliveries.find((d) => d.endpointId === `sub-${shipping}`)!;
+    expect(JSON.parse(delivery.attempts[0]!.responseExcerpt!)).toEqual({ queue: shipping, jobId: shipped!.job_id });
+  });
+
+  test('an event larger than a job may be dead-letters at once, with the reason', async () => {
+    const queue = `big${++counter}`;
+    await call('POST', '/endpoints', { id: `sub-${queue}`, queue: { name: queue }, eventTypes: [`${queue}.#`] });
+    const { id } = await publish({ type: `${queue}.x`, data: 'y'.repeat(70_000) });
+    await settled(id, 'push_failed');
+    const dead = (await call<z.infer<typeof deadLetterView>>('GET', `/deadletter?endpoint=sub-${queue}`)).body.deliveries;
+    expect(dead.map((d) => [d.eventId, d.reason])).toEqual([[id, expect.stringMatching(/EndpointRejected: .*a job in queue .* may take at most 65535/)]]);
+    expect(await queueSize(queue)).toBe(0);
+  });
+});
+
+describe('delayed and expiring events, backoff by parameters', () => {
+  test('delay holds the deliveries; the event shows when they may start', async () => {
+    const ep = await endpoint();
+    const before = Date.now();
+    const { id } = await publish({ type: ep.type, delay: 2 });
+    const waiting = await eventOf(id);
+    expect(waiting.status).toBe('pending');
+    expect(Date.parse(waiting.deliverAt!) - before).toBeGreaterThanOrEqual(2000);
+    await settled(id, 'push_success');
+    expect(receiver.to(ep.path)[0]!.at - before).toBeGreaterThanOrEqual(1900);
+  });
+
+  test('ttl: a delivery that cannot be made in time expires; it is listed as expired, not dead-lettered', async () => {
+    const ep = await endpoint({ retrySchedule: [5] }, 503);
+    const { id } = await publish({ type: ep.type, ttl: 2 });
+    await settled(id, 'expired');
+    const view = await eventOf(id);
+    expect(view.deliveries[0]).toMatchObject({ status: 'expired', deadLetter: null });
+    expect(view.expiresAt).not.toBeNull();
+    expect(receiver.to(ep.path)).toHaveLength(1);
+    await eventually(async () => {
+      const listed = (await call<z.infer<typeof eventListView>>('GET', `/events?status=expired&type=${ep.type}`)).body.events;
+      expect(listed.map((e) => e.id)).toEqual([id]);
+    });
+    const dead = (await call<z.infer<typeof deadLetterView>>('GET', `/deadletter?endpoint=${ep.id}`)).body.deliveries;
+    expect(dead).toEqual([]);
+  });
+
+  test.each([
+    [{ delay: 5, deliverAt: '2030-01-01T00:00:00Z' }, /deliverAt or delay, not both/],
+    [{ ttl: 5, expiresAt: '2030-01-01T00:00:00Z' }, /expiresAt or ttl, not both/],
+    [{ delay: 10, ttl: 5 }, /expire before its deliveries may start/],
+    [{ expiresAt: '2001-01-01T00:00:00Z' }, /expire before its deliveries may start/],
+    [{ delay: 5, orderingKey: 'k' }, /orderingKey cannot be delayed/],
+    [{ delay: -1 }, /./],
+    [{ deliverAt: 'tomorrow' }, /./],
+  ])('publish %j is a 400 with a JSON error', async (times, message) => {
+    const res = await call('POST', '/events', { type: 'x.y', ...times });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(message);
+  });
+
+  test('a backoff is shown with the delays it gives, and drives the retries', async () => {
+    const ep = await endpoint({ retrySchedule: undefined, backoff: { initialDelayMs: 200, maxDelayMs: 500, factor: 3, maxRetries: 3 } }, 500, 500, 500, 200);
+    const shown = (await call<z.infer<typeof endpointView>>('GET', `/endpoints/${ep.id}`)).body;
+    expect(shown).toMatchObject({ backoff: { initialDelayMs: 200, maxDelayMs: 500, factor: 3, maxRetries: 3 }, retryDelaysMs: [200, 500, 500] });
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_success');
+    const at = receiver.to(ep.path).map((h) => h.at);
+    const waits = at.slice(1).map((t, i) => t - at[i]!);
+    [200, 500, 500].forEach((expected, i) => expect(waits[i]).toBeGreaterThanOrEqual(expected - 20));
+    // A schedule given later replaces the backoff.
+    const changed = (await call<z.infer<typeof endpointView>>('PATCH', `/endpoints/${ep.id}`, { retrySchedule: [1] })).body;
+    expect(changed).toMatchObject({ backoff: null, retrySchedule: [1], retryDelaysMs: [1000] });
   });
 });
 

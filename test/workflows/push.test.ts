@@ -43,14 +43,20 @@ async function push(target: Endpoint, id = `ev${++counter}`): Promise<{ status: 
   return { status: view!.status, view: view!, times: await attemptTimes(id) };
 }
 
-const publish = (target: Endpoint, id: string) =>
-  bed.pushes.publish(ns, { event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null }, endpoints: [target.id] });
+const publish = (target: Endpoint, id: string, times: { deliverAt?: number; expiresAt?: number } = {}) =>
+  bed.pushes.publish(ns, {
+    event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null },
+    endpoints: [target.id],
+    ...times,
+  });
 
-/** Moves the clock until every delivery of these pushes succeeded or is dead-lettered. */
+const viewOf = (id: string) => bed.plain.workflow.getHandle(pushWorkflowId(ns, id)).query(pushViewQuery);
+
+/** Moves the clock until every delivery of these pushes succeeded, expired or is dead-lettered. */
 async function settle(ids: string[]): Promise<PushView[]> {
   for (let step = 0; step < 1000; step++) {
-    const views = await Promise.all(ids.map((id) => bed.plain.workflow.getHandle(pushWorkflowId(ns, id)).query(pushViewQuery)));
-    if (views.every((v) => v.deliveries.every((d) => d.status === 'push_success' || d.dead))) return views;
+    const views = await Promise.all(ids.map(viewOf));
+    if (views.every((v) => v.deliveries.every((d) => d.status === 'push_success' || d.status === 'expired' || d.dead))) return views;
     await bed.env.sleep(STEP);
   }
   throw new Error(`pushes ${ids.join(', ')} did not settle`);
@@ -114,6 +120,64 @@ describe('PushWorkflow retry timeline (time-skipping)', () => {
     expect(status).toBe('push_failed');
     expect(bed.receiver.to(`/${e.id}`).length - before).toBe(1);
     expect(view.deliveries[0]!.dead?.reason).toMatch(/EndpointRejected.*422/);
+  });
+});
+
+describe('delayed and expiring events, backoff by parameters (time-skipping)', () => {
+  test('a delayed event waits on a durable timer until deliverAt, then is delivered', async () => {
+    const e = await endpoint({}, 200);
+    const id = `ev${++counter}`;
+    const deliverAt = (await bed.env.currentTimeMs()) + 90_000;
+    await publish(e, id, { deliverAt });
+    const waiting = await viewOf(id);
+    expect(waiting).toMatchObject({ status: 'pending', deliverAt });
+    expect(bed.receiver.to(`/${e.id}`)).toHaveLength(0);
+    const [view] = await settle([id]);
+    expect(view!.status).toBe('push_success');
+    const [first] = await attemptTimes(id);
+    expect(first! - deliverAt).toBeGreaterThanOrEqual(0);
+    expect(first! - deliverAt).toBeLessThan(1000);
+  });
+
+  test('a delivery that cannot be made before expiresAt expires: no later attempt, no dead letter, the push ends', async () => {
+    // The default schedule tries at 0, 10 and 40 s; the next try (at 130 s) would come after the expiry at 60 s.
+    const e = await endpoint({}, 503);
+    const id = `ev${++counter}`;
+    const expiresAt = (await bed.env.currentTimeMs()) + 60_000;
+    await publish(e, id, { expiresAt });
+    const [view] = await settle([id]);
+    const delivery = view!.deliveries[0]!;
+    expect(view!.status).toBe('expired');
+    expect(delivery).toMatchObject({ status: 'expired', dead: null });
+    expect(delivery.attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    expect(delivery.expiredAt).toBeLessThanOrEqual(expiresAt);
+    // The third attempt failed as one to retry, so it told its time by signal as well as by its start event.
+    expect(gaps((await attemptTimes(id)).slice(0, 3))).toEqual([10, 30]);
+    await bed.env.sleep(STEP);
+    expect((await bed.plain.workflow.getHandle(pushWorkflowId(ns, id)).describe()).status.name).toBe('COMPLETED');
+  });
+
+  test('an expiry also ends a wait behind a paused endpoint', async () => {
+    const e = await endpoint({ retrySchedule: [1, 1, 1, 1, 1, 1, 1, 1] }, 503);
+    // Five failures pause the endpoint for 300 s; the expiry at 120 s comes first.
+    const id = `ev${++counter}`;
+    const expiresAt = (await bed.env.currentTimeMs()) + 120_000;
+    await publish(e, id, { expiresAt });
+    const [view] = await settle([id]);
+    expect(view!.deliveries[0]).toMatchObject({ status: 'expired', dead: null });
+    expect(view!.deliveries[0]!.expiredAt! - expiresAt).toBeGreaterThanOrEqual(0);
+    expect(view!.deliveries[0]!.expiredAt! - expiresAt).toBeLessThan(1000);
+    await bed.directory.setEnabled({ namespace: ns, id: e.id }, false, 'end of test');
+  });
+
+  test('a backoff by parameters is followed to the millisecond: 250, 500, 1000, 1000 ms', async () => {
+    const e = await endpoint({ backoff: { initialDelayMs: 250, maxDelayMs: 1000, factor: 2, maxRetries: 4 } }, 500);
+    const { status, view, times } = await push(e);
+    expect(status).toBe('push_failed');
+    expect(view.deliveries[0]!.attempts).toHaveLength(5);
+    const msGaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Each gap is the delay plus the difference of two local HTTP round trips.
+    [250, 500, 1000, 1000].forEach((expected, i) => expect(Math.abs(msGaps[i]! - expected)).toBeLessThan(40));
   });
 });
 

@@ -8,10 +8,13 @@ import { Output } from '../output';
 
 type EndpointView = z.infer<typeof endpointView>;
 
+/** Where an endpoint's deliveries go: its URL, or its queue. */
+const destinationOf = (e: EndpointView): string => e.url ?? `queue ${e.queue?.name}`;
+
 const describeEndpoint = (e: EndpointView): string[] => [
-  `${e.id}: ${e.url} (${e.enabled ? 'enabled' : `disabled${e.disabledReason ? `: ${e.disabledReason}` : ''}`}, ${e.health.state})`,
+  `${e.id}: ${destinationOf(e)} (${e.enabled ? 'enabled' : `disabled${e.disabledReason ? `: ${e.disabledReason}` : ''}`}, ${e.health.state})`,
   `  event types: ${e.eventTypes.join(' ')}`,
-  `  retries after: ${e.retrySchedule.join(' s, ')} s; timeout ${e.timeoutMs} ms; ordering ${e.ordering ? 'on' : 'off'}`,
+  `  retries after: ${e.retryDelaysMs.map((ms) => `${ms / 1000} s`).join(', ') || 'none'}; timeout ${e.timeoutMs} ms; ordering ${e.ordering ? 'on' : 'off'}`,
 ];
 
 /** Filter options of the push dead letter, shared by list, repush and delete. */
@@ -36,7 +39,7 @@ export function pushCommands(): Command {
       const listed = await api.queue<z.infer<typeof endpointListView>>('GET', `/push/${seg(namespace)}/endpoints`);
       out.show(listed, (l) =>
         Output.table(
-          l.endpoints.map((e) => ({ id: e.id, url: e.url, enabled: e.enabled ? 'yes' : 'no', health: e.health.state, types: e.eventTypes.join(' ') })),
+          l.endpoints.map((e) => ({ id: e.id, url: destinationOf(e), enabled: e.enabled ? 'yes' : 'no', health: e.health.state, types: e.eventTypes.join(' ') })),
           ['id', 'url', 'enabled', 'health', 'types'],
           `No endpoints in ${namespace}.`,
         ),

@@ -44,7 +44,7 @@ export const endpointRoutes: FastifyPluginAsync = async (fastify) => {
       const endpointId = id ?? `ep_${newId().toLowerCase()}`;
       if (endpoints.get(namespace, endpointId)) throw conflict('endpoint exists');
       const key = secret ?? createSecret(signatureScheme);
-      const endpoint = newEndpoint({ namespace, id: endpointId }, { ...DEFAULT_SETTINGS, ...settings }, key, Date.now());
+      const endpoint = newEndpoint({ namespace, id: endpointId }, { ...DEFAULT_SETTINGS, url: null, ...settings }, key, Date.now());
       await pushDeadLetters.ensureWorkflow(namespace);
       await endpoints.put(endpoint);
       // The only time the secret is shown.
@@ -69,7 +69,16 @@ export const endpointRoutes: FastifyPluginAsync = async (fastify) => {
     { schema: { tags, params: endpointParams, body: endpointSettings, response: { 200: endpointView, 404: errorResponse } } },
     async (request) => {
       const current = findEndpoint(request.params.namespace, request.params.id);
-      const endpoint: Endpoint = { ...current, ...request.body, updatedAt: Date.now() };
+      const { url, queue, retrySchedule } = request.body;
+      const endpoint: Endpoint = {
+        ...current,
+        // A new destination replaces the other kind; a schedule replaces a backoff.
+        ...(url !== undefined ? { queue: null } : {}),
+        ...(queue !== undefined ? { url: null } : {}),
+        ...(retrySchedule !== undefined ? { backoff: null } : {}),
+        ...request.body,
+        updatedAt: Date.now(),
+      };
       await endpoints.put(endpoint);
       return toEndpointView(endpoint);
     },

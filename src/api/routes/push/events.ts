@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { PushEvent } from '../../../workflows/push.messages';
+import type { PublishRequest } from '../../../temporal/push-service';
 import { badRequest, conflict, notFound, payloadTooLarge } from '../../errors';
 import type { PublishBody } from '../../push-schemas';
 import {
@@ -47,16 +48,20 @@ export const eventRoutes: FastifyPluginAsync = async (fastify) => {
     return event;
   };
 
+  /** The publish as the push service takes it: the event, its targets, and its times in ms. */
+  const toRequest = (body: PublishBody, now = Date.now()): PublishRequest => {
+    const deliverAt = body.deliverAt !== undefined ? ms(body.deliverAt)! : body.delay ? now + body.delay * 1000 : null;
+    const expiresAt = body.expiresAt !== undefined ? ms(body.expiresAt)! : body.ttl ? now + body.ttl * 1000 : null;
+    if (expiresAt !== null && expiresAt <= Math.max(now, deliverAt ?? 0)) throw badRequest('the event would expire before its deliveries may start');
+    return { event: toEvent(body), endpoints: body.endpoints, orderingKey: body.orderingKey, deliverAt, expiresAt };
+  };
+
   app.post(
     '/push/:namespace/events',
     { bodyLimit: maxEvent * 2, schema: { tags, params: namespaceParams, body: publishBody, response: { 202: publishedView, 400: errorResponse } } },
     async (request, reply) => {
       const { namespace } = request.params;
-      const published = await pushes.publish(namespace, {
-        event: toEvent(request.body),
-        endpoints: request.body.endpoints,
-        orderingKey: request.body.orderingKey,
-      });
+      const published = await pushes.publish(namespace, toRequest(request.body));
       if (published.replayed) void reply.header('Idempotent-Replayed', 'true');
       else metrics.eventsPublished(namespace, 1);
       return reply.status(202).send(published);
@@ -73,9 +78,9 @@ export const eventRoutes: FastifyPluginAsync = async (fastify) => {
       const { namespace } = request.params;
       // Every event is checked before any is started, so a bad batch starts nothing.
       const prepared = request.body.events.map((body) => {
-        const event = toEvent(body);
-        pushes.targets.for(namespace, event, body.endpoints);
-        return { event, endpoints: body.endpoints, orderingKey: body.orderingKey };
+        const publish = toRequest(body);
+        pushes.targets.for(namespace, publish.event, body.endpoints);
+        return publish;
       });
       const ids = prepared.map((p) => p.event.id);
       if (new Set(ids).size !== ids.length) throw badRequest('event ids in a batch must differ');

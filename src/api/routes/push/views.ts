@@ -25,11 +25,14 @@ export const eventOf = (view: PushView) => ({
   status: view.status,
   event: { ...view.event },
   orderingKey: view.orderingKey,
+  deliverAt: view.deliverAt ? iso(view.deliverAt) : null,
+  expiresAt: view.expiresAt ? iso(view.expiresAt) : null,
   deliveries: view.deliveries.map((d) => ({
     endpointId: d.endpointId,
     status: d.status,
     attempts: d.attempts.map(attemptView),
     pausedUntil: d.pausedUntil === null ? null : iso(d.pausedUntil),
+    expiredAt: d.expiredAt ? iso(d.expiredAt) : null,
     deadLetter: d.dead ? { reason: d.dead.reason, held: d.dead.held, at: iso(d.dead.at) } : null,
   })),
 });
