@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Dispatcher } from 'undici';
+import { destinationOf } from '../push/destination';
 import { sendWebhook } from '../push/send';
 import { sendToQueue } from '../push/to-queue';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
@@ -9,8 +11,9 @@ import type { JobPublisher } from '../temporal/job-publisher';
 import { enqueueOrdered } from '../temporal/ordering';
 import type { OrderedPush } from '../temporal/ordering';
 import type { PushDeadLetters } from '../temporal/push-dead-letters';
+import type { PushService } from '../temporal/push-service';
 import type { Endpoint } from '../workflows/endpoints.messages';
-import type { AttemptRecord, DeadLetterFilter, DeliveryAttempt } from '../workflows/push.messages';
+import type { AttemptRecord, DeadLetterFilter, DeadLetterRecord, DeliveryAttempt } from '../workflows/push.messages';
 import { attemptSignal, DeliveryFailure, pushViewQuery } from '../workflows/push.messages';
 
 export interface PushActivityDeps {
@@ -26,7 +29,20 @@ export interface PushActivityDeps {
   /** Publishes the jobs of endpoints whose destination is a queue, at most `maxJobBytes` each. */
   publisher: JobPublisher;
   maxJobBytes: number;
+  /** Publishes dead deliveries to the namespace's dead-letter sinks. */
+  pushes: PushService;
 }
+
+/** A delivery that failed for good, as its push workflow tells it to be routed. */
+export interface DeadRoute {
+  namespace: string;
+  workflowId: string;
+  endpointId: string;
+  reason: string;
+  failedAt: number;
+  attempts: number;
+}
+
 
 /** The headers an endpoint asked for: its auth and its custom headers. */
 export function endpointHeaders(endpoint: Endpoint): Record<string, string> {
@@ -45,7 +61,7 @@ const final = (type: string, message: string, details?: unknown) =>
 const EVENT_BODY_BYTES_KEPT = 32 * 1024 * 1024;
 
 /** Activities of push workflows; the worker hands in its dispatcher and endpoint copy, tests local ones. */
-export const createPushActivities = ({ client, directory, deadLetters, taskQueue, dispatcher, maxRetryAfterMs, publisher, maxJobBytes }: PushActivityDeps) => {
+export const createPushActivities = ({ client, directory, deadLetters, taskQueue, dispatcher, maxRetryAfterMs, publisher, maxJobBytes, pushes }: PushActivityDeps) => {
   const bodies = new Map<string, string>();
   let bytesKept = 0;
   /** The event as its push workflow sends it (an event never changes, so one read serves every retry). */
@@ -140,6 +156,33 @@ export const createPushActivities = ({ client, directory, deadLetters, taskQueue
         // Temporal reads a zero delay as none at all, so "retry at once" is 1 ms.
         nextRetryDelay: retry ? Math.max(1, retryAfterMs ?? delays[attempt - 1]!) : undefined,
       });
+    },
+
+    /**
+     * Publishes a dead delivery's event, with `metadata.deadLetter` saying what failed, to the
+     * namespace's dead-letter sinks whose patterns match it; answers their ids (none: nothing is
+     * published). The id derives from the event, the endpoint and the attempts, so a retry of this
+     * activity publishes nothing new, and a re-pushed delivery that dies again is routed again.
+     */
+    async routeDeadDelivery(dead: DeadRoute): Promise<string[]> {
+      const { event } = await client.workflow.getHandle(dead.workflowId).query(pushViewQuery);
+      const targets = pushes.targets.deadLetterSinks(dead.namespace, event);
+      if (targets.length === 0) return [];
+      const deadLetter: DeadLetterRecord = {
+        eventId: event.id,
+        endpointId: dead.endpointId,
+        ...destinationOf(directory.get(dead.namespace, dead.endpointId)),
+        error: dead.reason,
+        failedAt: new Date(dead.failedAt).toISOString(),
+        attempts: dead.attempts,
+      };
+      const digest = createHash('sha256').update(`${dead.endpointId}\n${event.id}\n${dead.attempts}`).digest('hex');
+      await pushes.publish(dead.namespace, {
+        event: { ...event, id: `dl_${digest.slice(0, 40)}`, metadata: { ...event.metadata, deadLetter } },
+        targets,
+        deadLetterOf: { eventId: event.id, endpointId: dead.endpointId },
+      });
+      return targets.map((t) => t.endpointId);
     },
 
     /** Puts a push in line for its ordering key at an endpoint (again: duplicates are ignored). */

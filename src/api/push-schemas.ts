@@ -102,6 +102,7 @@ const endpointFields = z.object({
   rateLimit: z.number().int().min(1).max(10_000).nullable(),
   ordering: z.boolean(),
   dataFilter: z.array(dataCondition).max(20),
+  deadLetters: z.boolean().describe('a dead-letter sink: gets the namespace\'s dead deliveries whose type matches eventTypes, instead of events'),
 }).partial();
 
 const oneDestination = (s: { url?: string; queue?: unknown }) => s.url === undefined || s.queue === undefined;
@@ -124,6 +125,7 @@ export const DEFAULT_SETTINGS: Omit<EndpointSettings, 'url'> = {
   ordering: false,
   dataFilter: [],
   queue: null,
+  deadLetters: false,
 };
 
 export const createEndpointBody = endpointFields
@@ -175,6 +177,7 @@ export const endpointView = z.object({
   rateLimit: z.number().int().nullable(),
   ordering: z.boolean(),
   dataFilter: z.array(z.object({ path: z.string(), op: z.string(), value: z.unknown().optional() })),
+  deadLetters: z.boolean(),
   enabled: z.boolean(),
   disabledReason: z.string().nullable(),
   secrets: z.array(
@@ -213,6 +216,7 @@ export function toEndpointView(e: Endpoint, now = Date.now()): z.infer<typeof en
     rateLimit: e.rateLimit,
     ordering: e.ordering,
     dataFilter: e.dataFilter ?? [],
+    deadLetters: e.deadLetters ?? false,
     enabled: e.enabled,
     disabledReason: e.disabledReason,
     secrets: e.keys
@@ -313,17 +317,29 @@ export const repushEventBody = z.object({ endpoints: z.array(endpointId).min(1).
 export const countView = z.object({ count: z.number().int() });
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
-export const deadLetterQuery = z.object({ endpoint: endpointId.optional(), type: eventType.optional(), held: booleanQuery.optional(), ...timeFilter });
+/** An event type, or a pattern of them (`billing.*`, `orders.#`). */
+const typePattern = z.string().max(256).regex(PATTERN, 'types and patterns are dot-separated words, * or #');
+export const deadLetterQuery = z.object({ endpoint: endpointId.optional(), type: typePattern.optional(), held: booleanQuery.optional(), ...timeFilter });
 export const deadLetterView = z.object({
   deliveries: z.array(
-    z.object({ eventId: z.string(), type: z.string(), endpointId: z.string(), reason: z.string(), held: z.boolean(), failedAt: z.string() }),
+    z.object({
+      eventId: z.string(),
+      type: z.string().describe('the route: the event type the delivery was for'),
+      endpointId: z.string(),
+      host: z.string().nullable().describe('the endpoint\'s URL host (null for a queue destination or a deleted endpoint)'),
+      queue: z.string().nullable().describe('the endpoint\'s queue, for a queue destination'),
+      reason: z.string().describe('the error that ended the delivery'),
+      held: z.boolean(),
+      failedAt: z.string(),
+      attempts: z.number().int().nullable().describe('attempts made (null in dead letters from before it was recorded)'),
+    }),
   ),
 });
 /** Bulk re-push or delete: which deliveries, how many at most, and whether only to count them. */
 export const deadLetterBulkBody = z
   .object({
     endpoint: endpointId.optional(),
-    type: eventType.optional(),
+    type: typePattern.optional(),
     since: timeFilter.since,
     until: timeFilter.until,
     heldOnly: z.boolean().optional(),

@@ -5,6 +5,7 @@ import { matchesTopic } from './topics';
 import { ErrorCode, FerryError } from '../errors';
 import type { EndpointDirectory } from '../temporal/endpoint-directory';
 import { rateLimitedTaskQueue } from '../workflows/ids';
+import type { Endpoint } from '../workflows/endpoints.messages';
 import type { DeliveryTarget, PushEvent } from '../workflows/push.messages';
 
 /** A publish named endpoints that do not exist in its namespace. */
@@ -54,25 +55,34 @@ export class EventTargets {
 
   /**
    * The endpoints an event goes to: those named, or every endpoint whose patterns match its type
-   * and whose data filter its data. Throws EventSchemaError when the type is in the namespace's
-   * catalog and the data does not match its schema.
+   * and whose data filter its data (dead-letter sinks only when named). Throws EventSchemaError when
+   * the type is in the namespace's catalog and the data does not match its schema.
    */
   for(namespace: string, event: Pick<PushEvent, 'type' | 'data'>, named?: string[]): DeliveryTarget[] {
     if (!this.directory.loaded) throw new EndpointsNotLoadedError();
     const { type, data } = event;
     const registered = this.directory.eventType(namespace, type);
     if (registered) this.schemas.validate(registered, data);
-    let endpoints;
-    if (named) {
-      const unknown = named.filter((id) => !this.directory.get(namespace, id));
-      if (unknown.length > 0) throw new UnknownEndpointError(unknown);
-      endpoints = [...new Set(named)].map((id) => this.directory.get(namespace, id)!);
-    } else {
-      // Disabled endpoints get their events too: held in the dead letter until they are enabled.
-      endpoints = this.directory
-        .list(namespace)
-        .filter((e) => e.eventTypes.some((p) => matchesTopic(p, type)) && matchesData(e.dataFilter ?? [], data));
-    }
+    if (!named) return this.targetsOf(namespace, this.matching(namespace, event, false));
+    const unknown = named.filter((id) => !this.directory.get(namespace, id));
+    if (unknown.length > 0) throw new UnknownEndpointError(unknown);
+    return this.targetsOf(namespace, [...new Set(named)].map((id) => this.directory.get(namespace, id)!));
+  }
+
+  /** The dead-letter sinks of the namespace whose patterns and data filter match a dead delivery's event. */
+  deadLetterSinks(namespace: string, event: Pick<PushEvent, 'type' | 'data'>): DeliveryTarget[] {
+    if (!this.directory.loaded) throw new EndpointsNotLoadedError();
+    return this.targetsOf(namespace, this.matching(namespace, event, true));
+  }
+
+  private matching(namespace: string, { type, data }: Pick<PushEvent, 'type' | 'data'>, deadLetters: boolean): Endpoint[] {
+    // Disabled endpoints get their events too: held in the dead letter until they are enabled.
+    return this.directory
+      .list(namespace)
+      .filter((e) => (e.deadLetters ?? false) === deadLetters && e.eventTypes.some((p) => matchesTopic(p, type)) && matchesData(e.dataFilter ?? [], data));
+  }
+
+  private targetsOf(namespace: string, endpoints: Endpoint[]): DeliveryTarget[] {
     const listBytes = Buffer.byteLength(JSON.stringify(endpoints.map((e) => e.id)));
     if (listBytes > MAX_TARGET_LIST_BYTES) throw new FanOutTooLargeError(endpoints.length, listBytes);
     return endpoints.map((e) => ({

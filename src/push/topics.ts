@@ -20,3 +20,6 @@ function matchWords(pattern: string[], p: number, words: string[], w: number): b
   }
   return w === words.length;
 }
+
+/** Whether a type filter is a pattern (has a `*` or `#` word) rather than one type. */
+export const isTopicPattern = (filter: string): boolean => filter.split('.').some((word) => word === '*' || word === '#');

@@ -6,6 +6,7 @@ import type { PushWorkflow } from '../workflows/push';
 import type { EndpointRef } from '../workflows/endpoints.messages';
 import type { DeadDelivery, DeadLetterFilter, DeadSelection } from '../workflows/push.messages';
 import { discardUpdate, repushUpdate } from '../workflows/push.messages';
+import { isTopicPattern, matchesTopic } from '../push/topics';
 import { isNotFound } from './temporal-errors';
 import { allOf, literal, ofType, RUNNING } from './visibility';
 
@@ -16,6 +17,7 @@ export interface DeadLetterEntry {
   reason: string;
   held: boolean;
   failedAt: number;
+  attempts: number | null;
 }
 
 /** Deliveries in one endpoint's dead letter; `held` of them wait for the endpoint to be enabled. */
@@ -59,7 +61,8 @@ export class PushDeadLetters {
       ofType('PushWorkflow'),
       RUNNING,
       filter.endpoint ? `${list} = ${literal(filter.endpoint)}` : `${list} IS NOT NULL`,
-      filter.type && `FerryEventType = ${literal(filter.type)}`,
+      // A pattern is matched here, on each listed push.
+      filter.type && !isTopicPattern(filter.type) && `FerryEventType = ${literal(filter.type)}`,
       filter.since !== undefined && `FerryStateSince >= ${filter.since}`,
       filter.until !== undefined && `FerryStateSince <= ${filter.until}`,
     );
@@ -68,16 +71,19 @@ export class PushDeadLetters {
   /** Dead-lettered deliveries matching the filter, per push workflow. */
   private async *dead(namespace: string, filter: DeadLetterFilter): AsyncGenerator<{ info: WorkflowExecutionInfo; entries: DeadLetterEntry[] }> {
     for await (const info of this.client.workflow.list({ query: this.deadQuery(namespace, filter) })) {
+      const type = info.typedSearchAttributes.get(FerryEventType) ?? '';
+      if (filter.type && !matchesTopic(filter.type, type)) continue;
       const dead = (info.memo?.dead ?? {}) as Record<string, DeadDelivery>;
       const entries = Object.entries(dead)
         .filter(([endpointId, d]) => (!filter.endpoint || endpointId === filter.endpoint) && (!filter.heldOnly || d.held))
         .map(([endpointId, d]) => ({
           eventId: info.workflowId.slice(pushWorkflowId(namespace, '').length),
-          type: info.typedSearchAttributes.get(FerryEventType) ?? '',
+          type,
           endpointId,
           reason: d.reason,
           held: d.held,
           failedAt: d.at,
+          attempts: d.attempts ?? null,
         }));
       if (entries.length > 0 && info.typedSearchAttributes.get(FerryDeadEndpoints)) yield { info, entries };
     }

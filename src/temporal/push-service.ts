@@ -8,7 +8,7 @@ import type { TraceEntry } from '../push/trace';
 import { decodeTracedPayloads, traceFromHistory } from '../push/trace';
 import { FerryEndpoints, FerryEventType, FerryState, pushWorkflowId } from '../workflows/ids';
 import type { PushWorkflow } from '../workflows/push';
-import type { DeliveryStatus, PushEvent, PushView } from '../workflows/push.messages';
+import type { DeliveryStatus, DeliveryTarget, PushEvent, PushInput, PushView } from '../workflows/push.messages';
 import { pushViewQuery } from '../workflows/push.messages';
 import type { EndpointDirectory } from './endpoint-directory';
 import { enqueueOrdered } from './ordering';
@@ -20,6 +20,9 @@ export interface PublishRequest {
   event: PushEvent;
   /** Deliver to exactly these endpoints instead of those whose patterns match the type. */
   endpoints?: string[];
+  /** Or to these, already chosen (the dead-letter sinks of a dead delivery). */
+  targets?: DeliveryTarget[];
+  deadLetterOf?: PushInput['deadLetterOf'];
   orderingKey?: string | null;
   /** When deliveries may start, and when they expire (ms since the epoch). */
   deliverAt?: number | null;
@@ -94,7 +97,7 @@ export class PushService {
 
   private async startPush(namespace: string, request: PublishRequest): Promise<Published> {
     const { event } = request;
-    const targets = this.targets.for(namespace, event, request.endpoints);
+    const targets = request.targets ?? this.targets.for(namespace, event, request.endpoints);
     const orderingKey = request.orderingKey ?? null;
     const workflowId = pushWorkflowId(namespace, event.id);
     let replayed = false;
@@ -111,6 +114,7 @@ export class PushService {
             registryVersion: this.directory.versionOf(namespace),
             ...(request.deliverAt ? { deliverAt: request.deliverAt } : {}),
             ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
+            ...(request.deadLetterOf ? { deadLetterOf: request.deadLetterOf } : {}),
           },
         ],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -10,6 +10,7 @@ import { AddressPolicy } from '../push/ssrf';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { JobPublisher } from '../temporal/job-publisher';
 import { PushDeadLetters } from '../temporal/push-dead-letters';
+import { PushService } from '../temporal/push-service';
 import type { Endpoint } from '../workflows/endpoints.messages';
 import { indexTaskQueue, rateLimitedTaskQueue } from '../workflows/ids';
 
@@ -72,6 +73,7 @@ export class FerryWorker {
       // Without a gate: while Temporal is behind, a delivery's retries wait instead.
       publisher: new JobPublisher(client, taskQueue, { taskQueue, limits: indexLimits(config) }, 10_000, undefined),
       maxJobBytes: config.FERRY_MAX_JOB_BYTES,
+      pushes: new PushService(client, taskQueue, directory),
     });
     const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config) }), ...push };
     const workers = await Promise.all(

@@ -81,6 +81,11 @@ export interface EndpointSettings {
   ordering: boolean;
   /** Besides a matching type, every condition must hold on the event's data (absent or empty: no filter). */
   dataFilter?: DataCondition[];
+  /**
+   * A dead-letter sink: instead of events, the endpoint gets every delivery of its namespace that
+   * fails for good, as the event with `metadata.deadLetter` added, when its type matches the patterns.
+   */
+  deadLetters?: boolean;
 }
 
 export interface Endpoint extends EndpointSettings {

@@ -36,6 +36,8 @@ export interface PushInput {
   deliverAt?: number | null;
   /** A delivery not made by this time is dropped and recorded as expired (ms since the epoch). */
   expiresAt?: number | null;
+  /** Set on the push that takes a dead delivery to the dead-letter sinks: its own dead deliveries go nowhere further. */
+  deadLetterOf?: { eventId: string; endpointId: string } | null;
 }
 
 /** `expired`: not delivered before the event's `expiresAt`, and not retried any more. */
@@ -60,6 +62,20 @@ export interface DeadDelivery {
   /** Held: the endpoint was disabled; enabling it replays the delivery. */
   held: boolean;
   at: number;
+  /** Attempts made when it failed (absent in dead letters from before it was recorded). */
+  attempts?: number;
+}
+
+/** What a dead-letter sink is told of a dead delivery, under the event's `metadata.deadLetter`. */
+export interface DeadLetterRecord {
+  eventId: string;
+  endpointId: string;
+  /** The endpoint's URL host, or its queue. */
+  host: string | null;
+  queue: string | null;
+  error: string;
+  failedAt: string;
+  attempts: number;
 }
 
 export interface DeliveryView {

@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
+  log,
   metricMeter,
   patched,
   proxyActivities,
@@ -42,6 +43,12 @@ type PushActivities = ReturnType<typeof createPushActivities>;
 const { enqueueOrdered } = proxyActivities<PushActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+/** About 5 minutes of tries: a sink that cannot be published to leaves the delivery in this dead letter only. */
+const { routeDeadDelivery } = proxyActivities<PushActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
 /** Longest a delivery waits behind a paused endpoint before it checks again. */
@@ -233,7 +240,7 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
           const held = failure?.type === DeliveryFailure.disabled;
           const reason = failure ? `${failure.type ?? 'Error'}: ${failure.message}` : `${(err as Error).message}`;
           view.status = 'push_failed';
-          view.dead = { reason, held, at: Date.now() };
+          view.dead = { reason, held, at: Date.now(), attempts: view.attempts.length };
           deliveries.add(1, { namespace, endpoint: target.endpointId, outcome: held ? 'held' : 'dead' });
           return;
         }
@@ -247,9 +254,21 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     }
   };
 
+  /** A delivery that failed for good (not one held for a disabled endpoint) goes on to the namespace's dead-letter sinks. */
+  const routeIfDead = async (endpointId: string) => {
+    const { dead } = views.get(endpointId)!;
+    if (!dead || dead.held || input.deadLetterOf || !patched('dead-letter-routes')) return;
+    try {
+      await routeDeadDelivery({ namespace, workflowId, endpointId, reason: dead.reason, failedAt: dead.at, attempts: dead.attempts ?? 0 });
+    } catch (err) {
+      // The delivery stays in this dead letter whatever happens to its copy.
+      log.warn('could not route a dead delivery to the dead-letter sinks', { endpointId, error: String(err) });
+    }
+  };
+
   const run = (target: DeliveryTarget, ordered: boolean, expiresAt: number | null) => {
     active++;
-    void deliver(target, ordered, expiresAt).finally(() => {
+    void deliver(target, ordered, expiresAt).then(() => routeIfDead(target.endpointId)).finally(() => {
       active--;
     });
   };

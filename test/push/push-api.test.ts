@@ -571,6 +571,48 @@ describe('delayed and expiring events, backoff by parameters', () => {
 });
 
 describe('dead letter', () => {
+  test('entries carry the error, the endpoint and its host, the route, the failed-at time and the attempts; type filters take patterns', async () => {
+    const ep = await endpoint({ retrySchedule: [0] }, 503);
+    const { id } = await publish({ type: ep.type });
+    await settled(id, 'push_failed');
+    const host = new URL(receiver.url).host;
+    for (const type of [ep.type, `t${counter}.*`, `t${counter}.#`, '#']) {
+      const listed = (await call<z.infer<typeof deadLetterView>>('GET', `/deadletter?endpoint=${ep.id}&type=${encodeURIComponent(type)}`)).body.deliveries;
+      expect(listed).toEqual([
+        { eventId: id, type: ep.type, endpointId: ep.id, host, queue: null, reason: expect.stringMatching(/EndpointUnavailable/) as string, held: false, failedAt: expect.any(String) as string, attempts: 2 },
+      ]);
+    }
+    for (const type of ['other.*', `t${counter}.*.*`]) {
+      expect((await call<z.infer<typeof deadLetterView>>('GET', `/deadletter?endpoint=${ep.id}&type=${encodeURIComponent(type)}`)).body.deliveries).toEqual([]);
+    }
+    expect((await call('GET', '/deadletter?type=bad%20pattern')).status).toBe(400);
+  });
+
+  test('a dead-letter sink gets every dead delivery whose type matches, with what failed; a queue can be the sink', async () => {
+    const topic = `dlx${++counter}`;
+    const sink = `${topic}-dead`;
+    // Sinks get dead deliveries only, never the events themselves.
+    expect((await call('POST', '/endpoints', { id: sink, queue: { name: sink }, eventTypes: [`${topic}.#`], deadLetters: true })).status).toBe(201);
+    const failing = await endpoint({ eventTypes: [`${topic}.#`] }, 422);
+    const ok = await endpoint({ eventTypes: [`${topic}.#`] }, 200);
+    const { id, endpoints } = await publish({ type: `${topic}.order.failed`, data: { order: 7 } });
+    expect(endpoints.sort()).toEqual([failing.id, ok.id].sort());
+    await settled(id, 'push_failed');
+    await eventually(async () => expect(await queueSize(sink)).toBe(1), 15_000, 200);
+    const job = envelopeOf((await consumeJob(sink))!);
+    expect(job).toMatchObject({
+      id: expect.stringMatching(/^dl_/) as string,
+      type: `${topic}.order.failed`,
+      data: { order: 7 },
+      metadata: {
+        deadLetter: { eventId: id, endpointId: failing.id, host: new URL(receiver.url).host, queue: null, error: expect.stringMatching(/EndpointRejected.*422/) as string, attempts: 1 },
+      },
+    });
+    // The delivery stays in the dead letter too, to be re-pushed or dropped there.
+    expect((await call<z.infer<typeof deadLetterView>>('GET', `/deadletter?endpoint=${failing.id}`)).body.deliveries.map((d) => d.eventId)).toEqual([id]);
+    expect(await queueSize(sink)).toBe(0);
+  });
+
   test('bulk re-push by filter says how many it will do, then does them', async () => {
     const ep = await endpoint({ retrySchedule: [] }, 422, 422, 200);
     const first = await publish({ type: ep.type });

@@ -43,9 +43,9 @@ async function push(target: Endpoint, id = `ev${++counter}`): Promise<{ status: 
   return { status: view!.status, view: view!, times: await attemptTimes(id) };
 }
 
-const publish = (target: Endpoint, id: string, times: { deliverAt?: number; expiresAt?: number } = {}) =>
+const publish = (target: Endpoint, id: string, times: { deliverAt?: number; expiresAt?: number } = {}, type = 'a.b') =>
   bed.pushes.publish(ns, {
-    event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null },
+    event: { id, type, timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null },
     endpoints: [target.id],
     ...times,
   });
@@ -78,9 +78,11 @@ async function attemptTimes(id: string): Promise<number[]> {
   const history = await bed.plain.workflow.getHandle(pushWorkflowId(ns, id)).fetchHistory();
   const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
   const times: number[] = [];
+  const deliveries = new Set<string>();
   for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverToEndpoint') deliveries.add(String(e.eventId));
     if (e.workflowExecutionSignaledEventAttributes?.signalName === 'attempt') times.push(at(e));
-    if (e.activityTaskStartedEventAttributes) times.push(at(e));
+    if (deliveries.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId))) times.push(at(e));
   }
   return times;
 }
@@ -178,6 +180,37 @@ describe('delayed and expiring events, backoff by parameters (time-skipping)', (
     const msGaps = times.slice(1).map((t, i) => t - times[i]!);
     // Each gap is the delay plus the difference of two local HTTP round trips.
     [250, 500, 1000, 1000].forEach((expected, i) => expect(Math.abs(msGaps[i]! - expected)).toBeLessThan(40));
+  });
+});
+
+describe('dead-letter sinks (time-skipping)', () => {
+  test('a delivery dead after its schedule reaches the sinks of its type once; a dead delivery to a sink goes no further', async () => {
+    const sink = await endpoint({ deadLetters: true, eventTypes: ['dl.#'] }, 200);
+    const brokenSink = await endpoint({ deadLetters: true, eventTypes: ['dl.#'] }, 422);
+    const otherSink = await endpoint({ deadLetters: true, eventTypes: ['other.#'] }, 200);
+    const e = await endpoint({ retrySchedule: [10, 10] }, 503);
+    const id = `ev${++counter}`;
+    await publish(e, id, {}, 'dl.order');
+    await settle([id]);
+    for (let step = 0; step < 100 && (bed.receiver.to(`/${sink.id}`).length === 0 || bed.receiver.to(`/${brokenSink.id}`).length === 0); step++) await bed.env.sleep(STEP);
+    const [hit] = bed.receiver.to(`/${sink.id}`);
+    const body = JSON.parse(hit!.body) as { id: string; type: string; metadata: { deadLetter: Record<string, unknown> } };
+    expect(body.type).toBe('dl.order');
+    expect(body.metadata.deadLetter).toEqual({
+      eventId: id,
+      endpointId: e.id,
+      host: new URL(bed.receiver.url).host,
+      queue: null,
+      error: expect.stringMatching(/EndpointUnavailable/) as string,
+      failedAt: expect.any(String) as string,
+      attempts: 3,
+    });
+    expect(hit!.headers['webhook-id']).toBe(body.id);
+    // The sink's copy was dead-lettered at the broken sink; that death is not routed again.
+    await settle([body.id]);
+    for (let step = 0; step < 10; step++) await bed.env.sleep(STEP);
+    expect([bed.receiver.to(`/${sink.id}`).length, bed.receiver.to(`/${brokenSink.id}`).length, bed.receiver.to(`/${otherSink.id}`).length]).toEqual([1, 1, 0]);
+    for (const s of [sink, brokenSink, otherSink]) await bed.directory.remove({ namespace: ns, id: s.id });
   });
 });
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { DeadLetterFilter } from '../../../workflows/push.messages';
+import { destinationOf } from '../../../push/destination';
 import { notFound } from '../../errors';
 import {
   bulkView,
@@ -18,7 +19,7 @@ import { iso, ms, tags } from './views';
 /** The push dead letter under /push/:namespace/deadletter: list, bulk re-push or delete (with a dry run), drop one event's deliveries. */
 export const deadLetterRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { pushes, pushDeadLetters } = app.ferry;
+  const { pushes, pushDeadLetters, endpoints } = app.ferry;
 
   // Dead letter.
 
@@ -37,7 +38,8 @@ export const deadLetterRoutes: FastifyPluginAsync = async (fastify) => {
     async (request) => {
       const { held, ...query } = request.query;
       const entries = await pushDeadLetters.list(request.params.namespace, filterOf({ ...query, heldOnly: held }));
-      return { deliveries: entries.map((e) => ({ ...e, failedAt: iso(e.failedAt) })) };
+      const { namespace } = request.params;
+      return { deliveries: entries.map((e) => ({ ...e, ...destinationOf(endpoints.get(namespace, e.endpointId)), failedAt: iso(e.failedAt) })) };
     },
   );
 
