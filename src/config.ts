@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { DataConverter } from '@temporalio/common';
 import type { CodecKey } from './temporal/payload-codec';
+import { RetentionPolicy } from './temporal/retention';
 import { codecDataConverter, loadOrCreateKeyFile, parseCodecKeys } from './temporal/payload-codec';
 import type { EndpointQuotas } from './workflows/endpoints.messages';
 import type { IndexLimits } from './workflows/ordered-index.messages';
@@ -126,6 +127,30 @@ export const configSchema = z.object({
    * worker: Temporal is behind, and a job published now could not be consumed for that long. 0 never refuses.
    */
   FERRY_PUBLISH_MAX_BACKLOG_S: seconds.default(10),
+  /**
+   * How long events, their delivery records and dead letters are kept, counted from the publish (a
+   * dead delivery: from its failure), in every namespace without a retention of its own. 0 = keep.
+   */
+  FERRY_RETENTION_S: seconds.default(7 * 86400),
+  /**
+   * `<namespace>=<seconds>[,…]`: namespaces' own retentions (0 = keep). A namespace listed here
+   * also drops its jobs' dead letters after that long; elsewhere they are kept until respawned or deleted.
+   */
+  FERRY_NAMESPACE_RETENTION_S: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const retentions: Record<string, number> = {};
+      for (const item of s.split(',').map((i) => i.trim()).filter(Boolean)) {
+        const match = /^([-_A-Za-z0-9]{1,255})=(\d{1,10})$/.exec(item);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `not <namespace>=<seconds>: "${item}"` });
+          return z.NEVER;
+        }
+        retentions[match[1]!] = Number(match[2]);
+      }
+      return retentions;
+    }),
   /** Consecutive failed attempts that pause an endpoint (circuit open). */
   FERRY_PUSH_FAILURES_TO_PAUSE: z.coerce.number().int().min(1).default(10),
   /** How long a paused endpoint waits before one probe delivery. */
@@ -183,6 +208,10 @@ export const healthPolicy = (config: Config) => ({
   pauseMs: config.FERRY_PUSH_PAUSE_S * 1000,
   disableAfterMs: config.FERRY_PUSH_DISABLE_AFTER_S * 1000,
 });
+
+/** How long each namespace keeps its events, dead deliveries and (when set for it) dead jobs. */
+export const retentionPolicy = (config: Config): RetentionPolicy =>
+  new RetentionPolicy(config.FERRY_RETENTION_S * 1000, Object.entries(config.FERRY_NAMESPACE_RETENTION_S).map(([ns, s]) => [ns, s * 1000]));
 
 /** What one namespace may register, as its endpoint registry takes it. */
 export const endpointQuotas = (config: Config): EndpointQuotas => ({

@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { DataConverter } from '@temporalio/common';
-import { codecEndpointUrl, dataConverter } from './config';
+import { codecEndpointUrl, dataConverter, retentionPolicy } from './config';
+import { ensureTemporalRetention } from './temporal/retention';
 import { startApi } from './api/server';
 import { connectClient, connectWorker } from './temporal/connect';
 import type { DevServer } from './local-temporal/dev-server';
@@ -33,6 +34,8 @@ export async function main(config: Config, converter: DataConverter = dataConver
   }
   const { client, connection: clientConnection } = await connectClient(address, config.TEMPORAL_NAMESPACE, converter);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
+  // The embedded server keeps finished workflows a day; Ferry's retention needs as long as its longest.
+  if (devServer) await ensureTemporalRetention(client, retentionPolicy(config));
   const workerConnection = await connectWorker(address);
   const worker = await FerryWorker.create({
     connection: workerConnection,

@@ -293,6 +293,7 @@ export const eventView = z.object({
       attempts: z.array(attemptView),
       pausedUntil: z.string().nullable(),
       expiredAt: z.string().nullable(),
+      droppedAt: z.string().nullable().describe('when the retention dropped it from the dead letter'),
       deadLetter: z.object({ reason: z.string(), held: z.boolean(), at: z.string() }).nullable(),
     }),
   ),

@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import pino from 'pino';
 import type { Config } from '../config';
-import { endpointQuotas, healthPolicy, indexLimits } from '../config';
+import { endpointQuotas, healthPolicy, indexLimits, retentionPolicy } from '../config';
+import { ensureRetentionSchedule } from '../temporal/retention';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { PushDeadLetters } from '../temporal/push-dead-letters';
 import { taskQueuePollers } from '../temporal/task-queue-pollers';
@@ -67,11 +68,14 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
   const log = logger ?? createApiLogger(config.FERRY_LOG_LEVEL);
   const gate = new PublishGate(workflowBacklogAge(client, config.FERRY_TASK_QUEUE), config.FERRY_PUBLISH_MAX_BACKLOG_S);
   const publishTimeoutMs = config.FERRY_PUBLISH_TIMEOUT_MS;
+  const retention = retentionPolicy(config);
+  await ensureRetentionSchedule(client, config.FERRY_TASK_QUEUE);
   const jobs = new JobQueue(client, config.FERRY_TASK_QUEUE, {
     onBackgroundError: (err) => log.warn({ err }, 'waiting for jobs failed'),
     publishTimeoutMs,
     gate,
     indexLimits: indexLimits(config),
+    retention,
   });
   const tokens = new TokenStore(
     client,
@@ -89,7 +93,7 @@ export async function startApi(config: Config, client: Client, logger?: Logger):
     onRefreshError: (err) => log.warn({ err }, 'endpoint refresh failed'),
   });
   await endpoints.start();
-  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, { publishTimeoutMs, gate });
+  const pushes = new PushService(client, config.FERRY_TASK_QUEUE, endpoints, { publishTimeoutMs, gate, retention });
   const pushDeadLetters = new PushDeadLetters(client, config.FERRY_TASK_QUEUE);
   const metrics = new QueueMetrics();
   metrics.collectQueueSizes(() => jobs.sizes());

@@ -58,6 +58,8 @@ export class JobPublisher {
     private readonly indexHome: IndexHome,
     private readonly publishTimeoutMs: number,
     private readonly gate: PublishGate | undefined,
+    /** How long a namespace's dead jobs are kept (ms, 0 = until respawned or deleted). */
+    private readonly deadRetentionMs: (namespace: string) => number = () => 0,
   ) {}
 
   /**
@@ -74,6 +76,7 @@ export class JobPublisher {
   private async startJobs(request: PublishRequest): Promise<PublishResult> {
     const { namespace, queue, bodies, delay, ttl, tries, attributes, idempotencyKey } = request;
     const publishedAt = Date.now();
+    const deadRetentionMs = this.deadRetentionMs(namespace);
     let replayed = false;
     /** What the ready signal indexes: new jobs at this publish's time, replayed ones at their own. */
     const ready: IndexEntry[] = [];
@@ -92,6 +95,7 @@ export class JobPublisher {
           attributes,
           publishedAt,
           indexedByPublisher: delay === 0,
+          ...(deadRetentionMs > 0 ? { deadRetentionMs } : {}),
         };
         try {
           await this.client.workflow.start<typeof JobWorkflow>('JobWorkflow', {

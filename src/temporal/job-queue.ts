@@ -17,6 +17,7 @@ import { JobPublisher } from './job-publisher';
 import type { IndexHome } from './indexes';
 import { signalIndexWithStart } from './indexes';
 import type { PublishGate } from './publish-gate';
+import type { RetentionPolicy } from './retention';
 import { allOf, ofType, RUNNING } from './visibility';
 import { ignoreNotFound, isNotFound } from './temporal-errors';
 
@@ -39,6 +40,8 @@ export interface JobQueueOptions {
   gate?: PublishGate;
   /** Memory bounds of the index workflows this API starts (the defaults when absent). */
   indexLimits?: IndexLimits;
+  /** How long dead jobs are kept (lmstfy's rule, until respawned or deleted, when absent). */
+  retention?: RetentionPolicy;
 }
 
 /**
@@ -58,7 +61,8 @@ export class JobQueue {
     const publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     const indexHome = { taskQueue, limits: options.indexLimits ?? DEFAULT_INDEX_LIMITS };
     this.indexHome = indexHome;
-    this.publisher = new JobPublisher(client, taskQueue, indexHome, publishTimeoutMs, options.gate);
+    const { retention } = options;
+    this.publisher = new JobPublisher(client, taskQueue, indexHome, publishTimeoutMs, options.gate, (ns) => retention?.deadJobsMs(ns) ?? 0);
     this.consumer = new JobConsumer(client, indexHome, publishTimeoutMs, options.onBackgroundError ?? (() => undefined));
   }
 

@@ -13,6 +13,7 @@ import { pushViewQuery } from '../workflows/push.messages';
 import type { EndpointDirectory } from './endpoint-directory';
 import { enqueueOrdered } from './ordering';
 import type { PublishGate } from './publish-gate';
+import type { RetentionPolicy } from './retention';
 import { isNotFound } from './temporal-errors';
 import { allOf, literal, ofType } from './visibility';
 
@@ -61,16 +62,21 @@ export class PushService {
   readonly targets: EventTargets;
   private readonly publishTimeoutMs: number;
   private readonly gate: PublishGate | undefined;
+  private readonly retention: RetentionPolicy | undefined;
 
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly directory: EndpointDirectory,
-    /** How long a publish waits for Temporal (the API then answers 503); a gate refusing publishes while it is behind. */
-    options: { publishTimeoutMs?: number; gate?: PublishGate } = {},
+    /**
+     * How long a publish waits for Temporal (the API then answers 503); a gate refusing publishes
+     * while it is behind; how long dead deliveries are kept (until re-pushed or dropped when absent).
+     */
+    options: { publishTimeoutMs?: number; gate?: PublishGate; retention?: RetentionPolicy } = {},
   ) {
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     this.gate = options.gate;
+    this.retention = options.retention;
     this.targets = new EventTargets(directory, this.schemas, taskQueue);
   }
 
@@ -100,6 +106,7 @@ export class PushService {
     const targets = request.targets ?? this.targets.for(namespace, event, request.endpoints);
     const orderingKey = request.orderingKey ?? null;
     const workflowId = pushWorkflowId(namespace, event.id);
+    const retentionMs = this.retention?.pushesMs(namespace) ?? 0;
     let replayed = false;
     try {
       await this.client.workflow.start<typeof PushWorkflow>('PushWorkflow', {
@@ -115,6 +122,7 @@ export class PushService {
             ...(request.deliverAt ? { deliverAt: request.deliverAt } : {}),
             ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
             ...(request.deadLetterOf ? { deadLetterOf: request.deadLetterOf } : {}),
+            ...(retentionMs > 0 ? { retentionMs } : {}),
           },
         ],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import { createPushActivities } from '../activities/push';
 import type { Config } from '../config';
-import { endpointQuotas, healthPolicy, indexLimits, loadConfig } from '../config';
+import { endpointQuotas, healthPolicy, indexLimits, loadConfig, retentionPolicy } from '../config';
 import { AddressPolicy } from '../push/ssrf';
 import { EndpointDirectory } from '../temporal/endpoint-directory';
 import { JobPublisher } from '../temporal/job-publisher';
@@ -62,6 +62,7 @@ export class FerryWorker {
       refreshMs: config.FERRY_ENDPOINT_REFRESH_MS,
       onRefreshError: () => undefined,
     });
+    const retention = retentionPolicy(config);
     const dispatcher = new Agent({ connect: new AddressPolicy(config.FERRY_PUSH_ALLOW_CIDRS).connector(), keepAliveTimeout: 30_000 });
     const push = createPushActivities({
       client,
@@ -71,11 +72,11 @@ export class FerryWorker {
       dispatcher,
       maxRetryAfterMs: config.FERRY_PUSH_MAX_RETRY_AFTER_S * 1000,
       // Without a gate: while Temporal is behind, a delivery's retries wait instead.
-      publisher: new JobPublisher(client, taskQueue, { taskQueue, limits: indexLimits(config) }, 10_000, undefined),
+      publisher: new JobPublisher(client, taskQueue, { taskQueue, limits: indexLimits(config) }, 10_000, undefined, (ns) => retention.deadJobsMs(ns)),
       maxJobBytes: config.FERRY_MAX_JOB_BYTES,
-      pushes: new PushService(client, taskQueue, directory),
+      pushes: new PushService(client, taskQueue, directory, { retention }),
     });
-    const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config) }), ...push };
+    const activities = { ...createActivities({ client, taskQueue, indexLimits: indexLimits(config), retention }), ...push };
     const workers = await Promise.all(
       [taskQueue, indexTaskQueue(taskQueue)].map((queue) =>
         Worker.create({ connection, namespace, taskQueue: queue, workflowBundle, activities, dataConverter, shutdownGraceTime: SHUTDOWN_GRACE }),

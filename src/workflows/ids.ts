@@ -32,6 +32,8 @@ export const orderingWorkflowId = (namespace: string, endpointId: string, key: s
 export const jobScheduleId = (namespace: string, name: string): string => `schedule/${namespace}/${name}`;
 /** The prefix of the workflow ids of a schedule's runs; Temporal appends each run's time. */
 export const scheduledRunWorkflowId = (namespace: string, name: string): string => `schedule-run/${namespace}/${name}`;
+/** The hourly schedule that has Temporal delete finished pushes past their namespace's retention, one per deployment. */
+export const retentionScheduleId = (taskQueue: string): string => `ferry/retention/${taskQueue}`;
 /** Deliveries to a rate-limited endpoint wait on their own task queue, whose dispatch rate Temporal caps. */
 export const rateLimitedTaskQueue = (taskQueue: string, namespace: string, endpointId: string): string =>
   `${taskQueue}-push/${namespace}/${endpointId}`;

@@ -8,3 +8,4 @@ export { PushWorkflow } from './push';
 export { PushDeadLetterWorkflow } from './push-deadletter';
 export { OrderingWorkflow } from './ordering';
 export { ScheduledJobWorkflow } from './scheduled-job';
+export { RetentionWorkflow } from './retention';

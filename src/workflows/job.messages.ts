@@ -17,6 +17,8 @@ export interface JobSpec {
   publishedAt: number;
   /** True when the publisher already put the job in its queue's ready index (delay = 0). */
   indexedByPublisher: boolean;
+  /** How long the job stays in the dead letter before it is dropped (ms); absent or 0: until respawned or deleted. */
+  deadRetentionMs?: number;
   /** Only set when a run continues as new. */
   resume?: {
     state: JobState;
@@ -25,6 +27,7 @@ export interface JobSpec {
     tries: number;
     expiresAt: number | null;
     workingUntil: number;
+    deadUntil?: number | null;
   };
 }
 

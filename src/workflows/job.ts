@@ -49,6 +49,8 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
   let expiresAt = resume ? resume.expiresAt ?? undefined : spec.ttl > 0 ? spec.publishedAt + spec.ttl * 1000 : undefined;
   const readyAt = spec.publishedAt + spec.delay * 1000;
   let workingUntil = resume?.workingUntil ?? 0;
+  /** With a dead-letter retention: when this dead job is dropped. */
+  let deadUntil = resume?.deadUntil ?? undefined;
   /** The epoch at which the main loop last began to wait, its timers started. */
   let waitingAt = -1;
   const outbox: Promise<void>[] = [];
@@ -168,19 +170,33 @@ export async function JobWorkflow(input: JobSpec): Promise<JobState> {
       continue;
     }
     if (state === 'working' && now >= workingUntil) {
-      // A dead job keeps no ttl: it waits in the dead letter until respawned or deleted.
-      if (tries <= 0) expiresAt = undefined;
+      // A dead job keeps no ttl: it waits in the dead letter until respawned or deleted, or until
+      // its namespace's retention is over.
+      if (tries <= 0) {
+        expiresAt = undefined;
+        deadUntil = spec.deadRetentionMs ? now + spec.deadRetentionMs : undefined;
+      }
       enter(tries > 0 ? 'ready' : 'dead');
       continue;
+    }
+    if (state === 'dead' && deadUntil !== undefined && now >= deadUntil) {
+      leave();
+      enter('expired');
+      break;
     }
     if (renew() && allHandlersFinished()) {
       await Promise.all(outbox);
       return continueAsNew<typeof JobWorkflow>({
         ...spec,
-        resume: { state, epoch, since, tries, expiresAt: expiresAt ?? null, workingUntil },
+        resume: { state, epoch, since, tries, expiresAt: expiresAt ?? null, workingUntil, ...(deadUntil !== undefined ? { deadUntil } : {}) },
       });
     }
-    const deadlines = [expiresAt, state === 'delayed' ? readyAt : undefined, state === 'working' ? workingUntil : undefined];
+    const deadlines = [
+      expiresAt,
+      state === 'delayed' ? readyAt : undefined,
+      state === 'working' ? workingUntil : undefined,
+      state === 'dead' ? deadUntil : undefined,
+    ];
     const next = Math.min(...deadlines.filter((d): d is number => d !== undefined));
     const seenEpoch = epoch;
     const changed = () => epoch !== seenEpoch || renew();

@@ -36,6 +36,8 @@ export interface PushInput {
   deliverAt?: number | null;
   /** A delivery not made by this time is dropped and recorded as expired (ms since the epoch). */
   expiresAt?: number | null;
+  /** Dead deliveries are dropped this long after they failed, and the push ends (ms; absent or 0: kept until re-pushed or dropped). */
+  retentionMs?: number;
   /** Set on the push that takes a dead delivery to the dead-letter sinks: its own dead deliveries go nowhere further. */
   deadLetterOf?: { eventId: string; endpointId: string } | null;
 }
@@ -87,6 +89,8 @@ export interface DeliveryView {
   dead: DeadDelivery | null;
   /** When the delivery expired (absent in pushes that began before expiry existed). */
   expiredAt?: number | null;
+  /** When the retention dropped it from the dead letter. */
+  droppedAt?: number | null;
 }
 
 export interface PushView {

@@ -298,6 +298,29 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
     return count;
   };
 
+  const settled = () => active === 0 && [...views.values()].every((d) => d.dead === null);
+  /**
+   * Waits until nothing runs and nothing is dead, dropping each dead delivery `retentionMs` after it
+   * failed: a dead letter nobody looks at ends with its retention instead of running for ever.
+   */
+  const dropDeadAfter = async (retentionMs: number) => {
+    for (;;) {
+      const dead = [...views.values()].filter((d) => d.dead);
+      const deadSet = JSON.stringify(dead.map((d) => [d.endpointId, d.dead!.at]));
+      const changed = () => settled() || JSON.stringify([...views.values()].filter((d) => d.dead).map((d) => [d.endpointId, d.dead!.at])) !== deadSet;
+      if (dead.length === 0) await condition(changed);
+      else await condition(changed, Math.max(1, Math.min(...dead.map((d) => d.dead!.at)) + retentionMs - Date.now()));
+      if (settled()) return;
+      for (const view of views.values()) {
+        if (!view.dead || view.dead.at + retentionMs > Date.now()) continue;
+        view.dead = null;
+        view.droppedAt = Date.now();
+        deliveries.add(1, { namespace, endpoint: view.endpointId, outcome: 'dropped' });
+      }
+      publishState();
+    }
+  };
+
   setHandler(pushViewQuery, (): PushView => ({
     namespace,
     event,
@@ -325,7 +348,8 @@ export async function PushWorkflow(input: PushInput): Promise<DeliveryStatus> {
   const { deliverAt } = input;
   if (deliverAt && deliverAt > Date.now()) await sleep(deliverAt - Date.now());
   for (const target of input.targets) run(target, awaitingTurn.has(target.endpointId), input.expiresAt ?? null);
-  await condition(() => active === 0 && [...views.values()].every((d) => d.dead === null));
+  if (input.retentionMs) await dropDeadAfter(input.retentionMs);
+  else await condition(settled);
   await condition(allHandlersFinished);
   return overall();
 }

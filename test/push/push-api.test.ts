@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import type { z } from 'zod';
 import type { deadLetterView, endpointView, eventListView, eventView, rotatedView, traceView } from '../../src/api/push-schemas';
 import { temporalTools } from '../../src/local-temporal/tools';
+import { retentionScheduleId } from '../../src/workflows/ids';
 import type { FerryUnderTest } from '../helpers/ferry';
 import { useFerry } from '../helpers/ferry';
 import { eventually } from '../helpers/eventually';
@@ -16,11 +17,17 @@ let receiver: Receiver;
 const ns = 'pushns';
 let counter = 0;
 
-useFerry(async (f) => {
-  ferry = f;
-  token = await f.token(ns);
-  receiver = await Receiver.start();
-});
+/** A namespace whose events, dead deliveries and dead jobs are kept 2 s. */
+const retainedNs = 'retained';
+
+useFerry(
+  async (f) => {
+    ferry = f;
+    token = await f.token(ns);
+    receiver = await Receiver.start();
+  },
+  { FERRY_NAMESPACE_RETENTION_S: `${retainedNs}=2` },
+);
 afterAll(async () => {
   await receiver?.stop();
 });
@@ -644,6 +651,49 @@ describe('dead letter', () => {
     await settled(id, 'push_failed');
     expect((await call('DELETE', `/deadletter/${id}`, {})).body.count).toBe(1);
     await eventually(async () => expect((await call('GET', `/deadletter?endpoint=${ep.id}`)).body.deliveries).toEqual([]));
+  });
+});
+
+describe('retention', () => {
+  test('a namespace kept 2 s drops its dead deliveries and dead jobs, and the retention schedule has Temporal delete its finished events', async () => {
+    const retainedToken = await ferry.token(retainedNs);
+    const asRetained = async (method: string, path: string, body?: unknown) => {
+      const res = await ferry.queue(path, {
+        method,
+        headers: { 'x-token': retainedToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    };
+    const push = `/push/${retainedNs}`;
+    for (const [id, status] of [['kept-ok', 200], ['kept-bad', 422]] as const) {
+      expect((await asRetained('POST', `${push}/endpoints`, { id, url: receiver.script(`/${retainedNs}-${id}`, status), eventTypes: [`${id}.#`] })).status).toBe(201);
+    }
+    const delivered = (await asRetained('POST', `${push}/events`, { type: 'kept-ok.x' })).body.id as string;
+    const failed = (await asRetained('POST', `${push}/events`, { type: 'kept-bad.x' })).body.id as string;
+    const defaultNs = await publish({ type: (await endpoint()).type });
+    await settled(defaultNs.id, 'push_success');
+
+    // The dead delivery is dropped 2 s after it failed: out of the dead letter, and its push ends.
+    await eventually(async () => {
+      const view = (await asRetained('GET', `${push}/events/${failed}`)).body as z.infer<typeof eventView>;
+      expect(view.deliveries[0]).toMatchObject({ status: 'push_failed', deadLetter: null, droppedAt: expect.any(String) as string });
+    }, 15_000, 200);
+    expect((await asRetained('GET', `${push}/deadletter`)).body.deliveries).toEqual([]);
+
+    // A dead job of the namespace goes the same way.
+    expect((await asRetained('PUT', `/api/${retainedNs}/jobs?tries=1&ttl=0`, 'x')).status).toBe(201);
+    expect((await asRetained('GET', `/api/${retainedNs}/jobs?ttr=1&timeout=0`)).status).toBe(200);
+    await eventually(async () => expect((await asRetained('GET', `/api/${retainedNs}/jobs/deadletter/size`)).body.size).toBe(1), 15_000, 200);
+    await eventually(async () => expect((await asRetained('GET', `/api/${retainedNs}/jobs/deadletter/size`)).body.size).toBe(0), 15_000, 200);
+
+    // An hourly run, triggered now: both finished events of the namespace are deleted; others stay.
+    await ferry.env.client.schedule.getHandle(retentionScheduleId(ferry.config.FERRY_TASK_QUEUE)).trigger();
+    await eventually(async () => {
+      expect([(await asRetained('GET', `${push}/events/${delivered}`)).status, (await asRetained('GET', `${push}/events/${failed}`)).status]).toEqual([404, 404]);
+    }, 60_000, 500);
+    expect((await eventOf(defaultNs.id)).status).toBe('push_success');
   });
 });
 

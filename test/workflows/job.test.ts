@@ -4,6 +4,7 @@ import { Client, ServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { JobQueue } from '../../src/temporal/job-queue';
+import { RetentionPolicy } from '../../src/temporal/retention';
 import { FerryWorker } from '../../src/workers/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
@@ -169,6 +170,20 @@ describe('JobWorkflow and its queue indexes (time-skipping)', () => {
     // A dead job has no ttl: an hour later it is still there.
     await env.sleep('2h');
     expect(await state(queue, jobId)).toBe('dead');
+  });
+
+  test('with a dead-letter retention, a dead job is dropped that long after it died', async () => {
+    const retained = new JobQueue(env.client, taskQueue, { retention: new RetentionPolicy(0, [[ns, 86_400_000]]) });
+    const queue = freshQueue();
+    const { jobIds } = await retained.publish({ namespace: ns, queue, bodies: [Buffer.from('x')], delay: 0, ttl: 0, tries: 1 });
+    expect(await consume([queue], 10)).toHaveLength(1);
+    await env.sleep('11s');
+    await eventually(async () => expect(await jobs.deadLetter(ns, queue)).toEqual({ size: 1, head: jobIds }));
+    await env.sleep('23h');
+    expect(await state(queue, jobIds[0]!)).toBe('dead');
+    await env.sleep('1h');
+    expect(await result(queue, jobIds[0]!)).toBe('expired');
+    await eventually(async () => expect((await jobs.deadLetter(ns, queue)).size).toBe(0));
   });
 
   test('respawn makes the oldest dead job ready with one try and the new ttl', async () => {

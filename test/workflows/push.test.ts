@@ -1,6 +1,7 @@
 import { DEFAULT_SETTINGS } from '../../src/api/push-schemas';
 import { createSecret } from '../../src/push/signing';
 import { PushService } from '../../src/temporal/push-service';
+import { RetentionPolicy } from '../../src/temporal/retention';
 import { OverloadedError, PublishGate } from '../../src/temporal/publish-gate';
 import { newEndpoint } from '../../src/workflows/endpoints.messages';
 import type { Endpoint, EndpointSettings } from '../../src/workflows/endpoints.messages';
@@ -180,6 +181,33 @@ describe('delayed and expiring events, backoff by parameters (time-skipping)', (
     const msGaps = times.slice(1).map((t, i) => t - times[i]!);
     // Each gap is the delay plus the difference of two local HTTP round trips.
     [250, 500, 1000, 1000].forEach((expected, i) => expect(Math.abs(msGaps[i]! - expected)).toBeLessThan(40));
+  });
+});
+
+describe('retention (time-skipping)', () => {
+  test('a dead delivery is dropped a retention after it failed, and its push ends; a delivery that succeeded is not touched', async () => {
+    const retained = new PushService(bed.env.client, taskQueue, bed.directory, { retention: new RetentionPolicy(86_400_000) });
+    const dead = await endpoint({}, 422);
+    const ok = await endpoint({}, 200);
+    const id = `ev${++counter}`;
+    await retained.publish(ns, {
+      event: { id, type: 'a.b', timestamp: new Date().toISOString(), source: null, correlationId: null, data: null, metadata: null },
+      endpoints: [dead.id, ok.id],
+    });
+    const [view] = await settle([id]);
+    const failedAt = view!.deliveries.find((d) => d.endpointId === dead.id)!.dead!.at;
+    const handle = bed.plain.workflow.getHandle(pushWorkflowId(ns, id));
+    await bed.env.sleep('23h');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    await bed.env.sleep('2h');
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    const after = await viewOf(id);
+    const dropped = after.deliveries.find((d) => d.endpointId === dead.id)!;
+    expect(dropped).toMatchObject({ status: 'push_failed', dead: null });
+    expect(dropped.droppedAt! - failedAt).toBeGreaterThanOrEqual(86_400_000);
+    expect(dropped.droppedAt! - failedAt).toBeLessThan(86_400_000 + 1000);
+    const delivered = after.deliveries.find((d) => d.endpointId === ok.id)!;
+    expect([delivered.status, delivered.droppedAt]).toEqual(['push_success', undefined]);
   });
 });
 

@@ -33,6 +33,7 @@ export const eventOf = (view: PushView) => ({
     attempts: d.attempts.map(attemptView),
     pausedUntil: d.pausedUntil === null ? null : iso(d.pausedUntil),
     expiredAt: d.expiredAt ? iso(d.expiredAt) : null,
+    droppedAt: d.droppedAt ? iso(d.droppedAt) : null,
     deadLetter: d.dead ? { reason: d.dead.reason, held: d.dead.held, at: iso(d.dead.at) } : null,
   })),
 });
