@@ -1,7 +1,11 @@
-import type { JobPublisher } from '../temporal/job-publisher';
 import type { QueueDestination } from '../workflows/endpoints.messages';
 import { DeliveryFailure } from '../workflows/push.messages';
 import type { SendResult } from './send';
+
+/** What publishes jobs (the queue side's JobPublisher), as a delivery into a queue uses it. */
+export interface JobSink {
+  publish(request: { namespace: string; queue: string; bodies: Buffer[]; ttl: number; tries: number; delay: number; idempotencyKey: string }): Promise<{ jobIds: string[] }>;
+}
 
 /** One delivery into a queue: the event's envelope as a job body. */
 export interface QueueDelivery {
@@ -18,7 +22,7 @@ export interface QueueDelivery {
  * is refused for good; Temporal not answering is retried like an endpoint that does not answer.
  * Never throws: every outcome is an attempt record.
  */
-export async function sendToQueue(publisher: JobPublisher, delivery: QueueDelivery, attempt: number, maxJobBytes: number): Promise<SendResult> {
+export async function sendToQueue(publisher: JobSink, delivery: QueueDelivery, attempt: number, maxJobBytes: number): Promise<SendResult> {
   const startedAt = Date.now();
   const { name, tries, ttl } = delivery.queue;
   const bytes = Buffer.byteLength(delivery.body);
