@@ -145,6 +145,8 @@ export const createPushActivities = ({ client, directory, deadLetters, taskQueue
         });
       }
       if (retry) {
+        // Temporal reads a zero delay as none at all, so "retry at once" is 1 ms.
+        record.nextRetryMs = Math.max(1, retryAfterMs ?? delays[attempt - 1]!);
         // Only the last attempt's outcome reaches the workflow's history; the earlier ones are told.
         await client.workflow.getHandle(delivery.workflowId).signal(attemptSignal, { endpointId: ref.id, record }).catch(log);
       }
@@ -153,8 +155,7 @@ export const createPushActivities = ({ client, directory, deadLetters, taskQueue
         message: record.status === undefined ? (record.error ?? 'failed') : `the endpoint answered ${record.status}`,
         nonRetryable: !retry,
         details: [record],
-        // Temporal reads a zero delay as none at all, so "retry at once" is 1 ms.
-        nextRetryDelay: retry ? Math.max(1, retryAfterMs ?? delays[attempt - 1]!) : undefined,
+        nextRetryDelay: record.nextRetryMs,
       });
     },
 

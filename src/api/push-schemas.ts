@@ -273,6 +273,7 @@ const attemptView = z.object({
   error: z.string().nullable(),
   outcome: z.string(),
   responseExcerpt: z.string().optional(),
+  nextRetryMs: z.number().int().optional().describe('for an attempt to be retried: the wait before the next one'),
 });
 export type AttemptView = z.infer<typeof attemptView>;
 

@@ -57,6 +57,8 @@ export interface AttemptRecord {
   /** At most 4 KiB of the response body. */
   responseExcerpt: string;
   outcome: AttemptOutcome;
+  /** For an attempt to be retried: the wait Ferry asked Temporal for (the schedule's, the backoff's or Retry-After). */
+  nextRetryMs?: number;
 }
 
 export interface DeadDelivery {

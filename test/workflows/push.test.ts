@@ -173,14 +173,18 @@ describe('delayed and expiring events, backoff by parameters (time-skipping)', (
     await bed.directory.setEnabled({ namespace: ns, id: e.id }, false, 'end of test');
   });
 
-  test('a backoff by parameters is followed to the millisecond: 250, 500, 1000, 1000 ms', async () => {
+  test('a backoff by parameters asks Temporal for exactly 250, 500, 1000, 1000 ms, and Temporal waits no less', async () => {
     const e = await endpoint({ backoff: { initialDelayMs: 250, maxDelayMs: 1000, factor: 2, maxRetries: 4 } }, 500);
     const { status, view, times } = await push(e);
     expect(status).toBe('push_failed');
-    expect(view.deliveries[0]!.attempts).toHaveLength(5);
+    // What Ferry asked Temporal for, exactly; then what Temporal did: never sooner, and within the
+    // dispatch of an activity task to the worker (tens of ms here, 130 ms seen on a cold worker).
+    expect(view.deliveries[0]!.attempts.map((a) => a.nextRetryMs)).toEqual([250, 500, 1000, 1000, undefined]);
     const msGaps = times.slice(1).map((t, i) => t - times[i]!);
-    // Each gap is the delay plus the difference of two local HTTP round trips.
-    [250, 500, 1000, 1000].forEach((expected, i) => expect(Math.abs(msGaps[i]! - expected)).toBeLessThan(40));
+    [250, 500, 1000, 1000].forEach((expected, i) => {
+      expect(msGaps[i]).toBeGreaterThanOrEqual(expected - 5);
+      expect(msGaps[i]).toBeLessThan(expected + 250);
+    });
   });
 });
 

@@ -17,6 +17,7 @@ export const attemptView = (a: AttemptRecord): AttemptView => ({
   error: a.error ?? null,
   outcome: a.outcome,
   responseExcerpt: a.responseExcerpt,
+  ...(a.nextRetryMs === undefined ? {} : { nextRetryMs: a.nextRetryMs }),
 });
 
 export const eventOf = (view: PushView) => ({
