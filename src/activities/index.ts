@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { IndexKind } from '../temporal/indexes';
 import { signalIndexWithStart } from '../temporal/indexes';
 import { JobPublisher } from '../temporal/job-publisher';
-import { deleteExpiredPushes, RetentionPolicy } from '../temporal/retention';
+import { RetentionPolicy, startExpiredPushDeletion } from '../temporal/retention';
 import { grpcCodeOf } from '../temporal/temporal-errors';
 import type { ScheduledJob } from '../workflows/schedule.messages';
 import type { IndexEntry, IndexLimits } from '../workflows/ordered-index.messages';
@@ -49,7 +49,7 @@ export const createActivities = ({ client, taskQueue, indexLimits = DEFAULT_INDE
      */
     async deleteExpiredPushes(jobId: string): Promise<string | null> {
       try {
-        return await deleteExpiredPushes(client, taskQueue, retention, Date.now(), jobId);
+        return await startExpiredPushDeletion(client, taskQueue, retention, Date.now(), jobId);
       } catch (err) {
         if (grpcCodeOf(err) === status.RESOURCE_EXHAUSTED) return null;
         throw err;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Config } from '../config';
 
-const UINT32_MAX = 2 ** 32 - 1;
+/** lmstfy's bound on every time in seconds (ttl, delay, ttr) and on a schedule's interval. */
+export const UINT32_MAX = 2 ** 32 - 1;
 const NAME = /^[-_A-Za-z0-9]+$/;
 const QUEUE_LIST = /^[-_,A-Za-z0-9]+$/;
 export const MAX_NAME_LENGTH = 255;

@@ -4,7 +4,7 @@ import { SCHEMA_LIMITS } from '../push/event-schemas';
 import { retryDelaysMs } from '../push/retry-delays';
 import { isWebhookSecret, publicKeyOf, schemeOf } from '../push/signing';
 import type { Endpoint, EndpointSettings } from '../workflows/endpoints.messages';
-import { queueName } from './params';
+import { queueName, UINT32_MAX } from './params';
 
 /** A string with no lone UTF-16 surrogate: one cannot be encoded into a workflow id or any UTF-8 field. */
 const isWellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
@@ -59,7 +59,6 @@ const dataCondition = z.discriminatedUnion('op', [
   z.object({ path: dataPath, op: z.literal('exists'), value: z.boolean().default(true) }),
 ]);
 
-const UINT32_MAX = 2 ** 32 - 1;
 const WEEK_MS = 7 * 86_400_000;
 
 /** A pulled subscription's queue; its jobs take a publish's bounds. */

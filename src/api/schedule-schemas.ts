@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { OVERLAP_POLICIES } from '../temporal/job-schedules';
-import { queueName } from './params';
+import { queueName, UINT32_MAX } from './params';
 import { namespaceParams } from './push-schemas';
-
-const UINT32_MAX = 2 ** 32 - 1;
 
 /** Whether this process's time zone database knows `name` (the server checks it again). */
 function isTimeZone(name: string): boolean {

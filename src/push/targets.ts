@@ -85,14 +85,16 @@ export class EventTargets {
   private targetsOf(namespace: string, endpoints: Endpoint[]): DeliveryTarget[] {
     const listBytes = Buffer.byteLength(JSON.stringify(endpoints.map((e) => e.id)));
     if (listBytes > MAX_TARGET_LIST_BYTES) throw new FanOutTooLargeError(endpoints.length, listBytes);
-    return endpoints.map((e) => ({
-      endpointId: e.id,
-      ...(e.backoff
-        ? { retrySchedule: retryDelaysMs(e).map((ms) => Math.ceil(ms / 1000)), retryDelaysMs: retryDelaysMs(e) }
-        : { retrySchedule: e.retrySchedule }),
-      timeoutMs: e.timeoutMs,
-      ordered: e.ordering,
-      taskQueue: e.rateLimit ? rateLimitedTaskQueue(this.taskQueue, namespace, e.id) : null,
-    }));
+    return endpoints.map((e) => {
+      const delays = e.backoff ? retryDelaysMs(e) : undefined;
+      return {
+        endpointId: e.id,
+        // Whole seconds too, for workers from before ms delays.
+        ...(delays ? { retrySchedule: delays.map((ms) => Math.ceil(ms / 1000)), retryDelaysMs: delays } : { retrySchedule: e.retrySchedule }),
+        timeoutMs: e.timeoutMs,
+        ordered: e.ordering,
+        taskQueue: e.rateLimit ? rateLimitedTaskQueue(this.taskQueue, namespace, e.id) : null,
+      };
+    });
   }
 }

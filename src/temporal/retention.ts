@@ -83,7 +83,7 @@ export async function ensureRetentionSchedule(client: Client, taskQueue: string)
  * the batch job's id, or null when there is nothing to delete or a batch still runs (the next
  * hour's run takes over).
  */
-export async function deleteExpiredPushes(client: Client, taskQueue: string, policy: RetentionPolicy, now: number, jobId: string): Promise<string | null> {
+export async function startExpiredPushDeletion(client: Client, taskQueue: string, policy: RetentionPolicy, now: number, jobId: string): Promise<string | null> {
   const visibilityQuery = policy.expiredPushesQuery(taskQueue, now);
   if (!visibilityQuery) return null;
   const { namespace } = client.options;
